@@ -1,0 +1,194 @@
+#include "cgroup/cgroup.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+namespace rf::cgroup {
+namespace {
+
+// /proc files report size 0, so read until EOF instead of trusting stat.
+Result<std::string> read_proc_file(const char *path) {
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd)
+    return Error::from_errno(std::string("Failed to open ") + path);
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return Error::from_errno(std::string("Failed to read ") + path);
+    if (n == 0)
+      return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  for (std::size_t end; (end = text.find(separator, start)) != std::string_view::npos;
+       start = end + 1)
+    parts.push_back(text.substr(start, end - start));
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+bool is_octal_digit(char c) { return c >= '0' && c <= '7'; }
+
+bool is_octal_escape(std::string_view text, std::size_t at) {
+  return text[at] == '\\' && at + 3 < text.size() && text[at + 1] >= '0' && text[at + 1] <= '3' &&
+         is_octal_digit(text[at + 2]) && is_octal_digit(text[at + 3]);
+}
+
+// The kernel writes space, tab, newline and backslash in mountinfo paths as
+// "\ooo" (fs/proc_namespace.c, mangle()); anything else is literal.
+std::string unescape_mountinfo_path(std::string_view escaped) {
+  std::string path;
+  for (std::size_t i = 0; i < escaped.size(); ++i) {
+    if (is_octal_escape(escaped, i)) {
+      int value = (escaped[i + 1] - '0') * 64 + (escaped[i + 2] - '0') * 8 + (escaped[i + 3] - '0');
+      path.push_back(static_cast<char>(value));
+      i += 3;
+    } else {
+      path.push_back(escaped[i]);
+    }
+  }
+  return path;
+}
+
+// A mountinfo line reads "id parent major:minor root mount-point options
+// [optional...] - fstype source super-options"; the optional fields vary in
+// number, so the fstype is the field after the "-".
+bool is_cgroup2_line(const std::vector<std::string_view> &fields) {
+  for (std::size_t i = 6; i < fields.size(); ++i)
+    if (fields[i] == "-")
+      return i + 3 < fields.size() && fields[i + 1] == "cgroup2";
+  return false;
+}
+
+} // namespace
+
+Result<std::string> find_cgroup2_mount(std::string_view mountinfo) {
+  for (std::string_view line : split(mountinfo, '\n')) {
+    std::vector<std::string_view> fields = split(line, ' ');
+    if (is_cgroup2_line(fields))
+      return unescape_mountinfo_path(fields[4]);
+  }
+  return Error::msg("No cgroup2 file system is mounted (none in /proc/self/mountinfo)");
+}
+
+Result<std::string> find_cgroup2_mount() {
+  Result<std::string> text = read_proc_file("/proc/self/mountinfo");
+  if (!text)
+    return text.error();
+  return find_cgroup2_mount(*text);
+}
+
+Result<std::string> own_cgroup_path(std::string_view proc_self_cgroup) {
+  constexpr std::string_view unified_prefix = "0::";
+  for (std::string_view line : split(proc_self_cgroup, '\n')) {
+    if (!line.starts_with(unified_prefix))
+      continue;
+    std::string_view path = line.substr(unified_prefix.size());
+    if (path.empty() || path.front() != '/')
+      return Error::msg("Malformed cgroup2 entry in /proc/self/cgroup: '" + std::string(line) +
+                        "'");
+    return std::string(path);
+  }
+  return Error::msg("Not in a cgroup2 hierarchy (no \"0::\" line in /proc/self/cgroup)");
+}
+
+Result<std::string> own_cgroup_path() {
+  Result<std::string> text = read_proc_file("/proc/self/cgroup");
+  if (!text)
+    return text.error();
+  return own_cgroup_path(*text);
+}
+
+Result<std::uint64_t> cgroup_id(const std::string &path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) < 0)
+    return Error::from_errno("Failed to stat cgroup '" + path + "'");
+  return std::uint64_t{st.st_ino};
+}
+
+CgroupDir::CgroupDir(std::string path, UniqueFd fd, std::uint64_t id)
+    : path_(std::move(path)), fd_(std::move(fd)), id_(id), owned_(true) {}
+
+CgroupDir::CgroupDir(CgroupDir &&other) noexcept
+    : path_(std::move(other.path_)), fd_(std::move(other.fd_)), id_(other.id_),
+      owned_(std::exchange(other.owned_, false)) {}
+
+CgroupDir &CgroupDir::operator=(CgroupDir &&other) noexcept {
+  if (this != &other) {
+    static_cast<void>(remove());
+    path_ = std::move(other.path_);
+    fd_ = std::move(other.fd_);
+    id_ = other.id_;
+    owned_ = std::exchange(other.owned_, false);
+  }
+  return *this;
+}
+
+CgroupDir::~CgroupDir() { static_cast<void>(remove()); }
+
+Result<CgroupDir> CgroupDir::create(const std::string &path) {
+  if (::mkdir(path.c_str(), 0755) < 0)
+    return Error::from_errno("Failed to create cgroup '" + path + "'");
+  // Owned from here: every early return below removes the directory again.
+  CgroupDir dir(path, UniqueFd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)), 0);
+  if (!dir.fd_)
+    return Error::from_errno("Failed to open cgroup '" + path + "'");
+
+  // mkdir succeeds on any file system; on a hybrid layout /sys/fs/cgroup itself
+  // is a tmpfs, and a plain directory there would silently confine nothing.
+  struct statfs fs {};
+  if (::fstatfs(dir.fd(), &fs) < 0)
+    return Error::from_errno("Failed to statfs cgroup '" + path + "'");
+  if (fs.f_type != static_cast<decltype(fs.f_type)>(CGROUP2_SUPER_MAGIC))
+    return Error::msg("'" + path + "' is not on a cgroup2 file system");
+
+  struct stat st {};
+  if (::fstat(dir.fd(), &st) < 0)
+    return Error::from_errno("Failed to stat cgroup '" + path + "'");
+  dir.id_ = st.st_ino;
+  return dir;
+}
+
+Status CgroupDir::kill_all() {
+  UniqueFd kill_file(::openat(fd_.get(), "cgroup.kill", O_WRONLY | O_CLOEXEC));
+  if (!kill_file)
+    return Error::from_errno("Failed to open cgroup.kill of '" + path_ + "'");
+  if (::write(kill_file.get(), "1", 1) != 1)
+    return Error::from_errno("Failed to kill processes of cgroup '" + path_ + "'");
+  return Ok{};
+}
+
+Status CgroupDir::remove() {
+  if (!owned_)
+    return Ok{};
+  // A killed process leaves its cgroup only once it has finished exiting, so
+  // rmdir right after kill_all() can see EBUSY for a few milliseconds.
+  constexpr int max_attempts = 100;
+  constexpr auto retry_delay = std::chrono::milliseconds(10);
+  for (int attempt = 1; ::rmdir(path_.c_str()) < 0; ++attempt) {
+    if (errno != EBUSY || attempt == max_attempts)
+      return Error::from_errno("Failed to remove cgroup '" + path_ + "'");
+    std::this_thread::sleep_for(retry_delay);
+  }
+  owned_ = false;
+  fd_.reset();
+  return Ok{};
+}
+
+} // namespace rf::cgroup

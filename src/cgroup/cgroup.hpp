@@ -1,0 +1,64 @@
+// cgroup v2: finding the hierarchy, and owning one cgroup directory.
+//
+// cgroup2 is not always at /sys/fs/cgroup (hybrid layouts put it at
+// /sys/fs/cgroup/unified), so the mount is always looked up, never assumed.
+#pragma once
+
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace rf::cgroup {
+
+// Mount point of the first cgroup2 file system in mountinfo text (the format of
+// /proc/self/mountinfo), with octal escapes such as "\040" decoded.
+Result<std::string> find_cgroup2_mount(std::string_view mountinfo);
+Result<std::string> find_cgroup2_mount();
+
+// The calling process's cgroup2 path, relative to the hierarchy root ("/" or
+// "/system.slice/x.service"), from the "0::" line of /proc/self/cgroup text.
+Result<std::string> own_cgroup_path(std::string_view proc_self_cgroup);
+Result<std::string> own_cgroup_path();
+
+// The id BPF sees (bpf_get_current_cgroup_id) is the directory's inode number.
+Result<std::uint64_t> cgroup_id(const std::string &path);
+
+// A cgroup directory this process created and will remove. Move-only.
+class CgroupDir {
+public:
+  // Makes a new cgroup at `path`, which must lie on a cgroup2 mount. An
+  // existing directory is an error: someone else owns it.
+  static Result<CgroupDir> create(const std::string &path);
+
+  CgroupDir(CgroupDir &&other) noexcept;
+  CgroupDir &operator=(CgroupDir &&other) noexcept;
+  CgroupDir(const CgroupDir &) = delete;
+  CgroupDir &operator=(const CgroupDir &) = delete;
+  // Best-effort remove() if still owned; errors are dropped.
+  ~CgroupDir();
+
+  const std::string &path() const { return path_; }
+  // O_DIRECTORY|O_CLOEXEC; for clone3(CLONE_INTO_CGROUP) and BPF attach.
+  int fd() const { return fd_.get(); }
+  std::uint64_t id() const { return id_; }
+
+  // SIGKILLs every process in the cgroup and its descendants (cgroup.kill,
+  // Linux 5.14+). Returns before they are gone; remove() waits for that.
+  Status kill_all();
+  // rmdir, retrying briefly while dying processes still populate the cgroup.
+  // After success the guard owns nothing; calling it again is a no-op.
+  Status remove();
+
+private:
+  CgroupDir(std::string path, UniqueFd fd, std::uint64_t id);
+
+  std::string path_;
+  UniqueFd fd_;
+  std::uint64_t id_ = 0;
+  bool owned_ = false;
+};
+
+} // namespace rf::cgroup

@@ -1,0 +1,22 @@
+// The command line: one entry point, and one function per command. Errors become exactly
+// one message on stderr here, at the edge.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rf::cli {
+
+int main(int argc, char **argv);
+
+struct UnitOptions {
+  std::vector<std::string> overrides; // -p KEY=VALUE
+  std::string unit_name;              // --unit-name
+  bool json = false;
+};
+
+int verify_command(const std::vector<std::string> &units, const UnitOptions &options);
+int show_command(const std::string &unit, const UnitOptions &options);
+int syscalls_command(const std::vector<std::string> &names);
+
+} // namespace rf::cli

@@ -1,0 +1,58 @@
+// bpf/sandbox_abi.h is read by the BPF programs and by C++; this pins every
+// offset so a change to one side cannot silently shift the other.
+#include "sandbox_abi.h"
+
+#include <cstddef>
+#include <gtest/gtest.h>
+#include <type_traits>
+
+namespace {
+
+static_assert(std::is_standard_layout_v<ip4_lpm_key> && std::is_trivially_copyable_v<ip4_lpm_key>);
+static_assert(std::is_standard_layout_v<ip6_lpm_key> && std::is_trivially_copyable_v<ip6_lpm_key>);
+static_assert(std::is_standard_layout_v<sandbox_deny_event> &&
+              std::is_trivially_copyable_v<sandbox_deny_event>);
+
+// The kernel reads an LPM key as struct bpf_lpm_trie_key: prefixlen, then data.
+static_assert(sizeof(ip4_lpm_key) == 8);
+static_assert(offsetof(ip4_lpm_key, prefixlen) == 0);
+static_assert(offsetof(ip4_lpm_key, addr) == 4);
+static_assert(sizeof(ip6_lpm_key) == 20);
+static_assert(offsetof(ip6_lpm_key, addr) == 4);
+
+static_assert(sizeof(sandbox_deny_event) == 64);
+static_assert(alignof(sandbox_deny_event) == 8);
+static_assert(offsetof(sandbox_deny_event, kind) == 0);
+static_assert(offsetof(sandbox_deny_event, family) == 1);
+static_assert(offsetof(sandbox_deny_event, protocol) == 2);
+static_assert(offsetof(sandbox_deny_event, pad0) == 3);
+static_assert(offsetof(sandbox_deny_event, pid) == 4);
+static_assert(offsetof(sandbox_deny_event, tgid) == 8);
+static_assert(offsetof(sandbox_deny_event, dport) == 12);
+static_assert(offsetof(sandbox_deny_event, pad1) == 14);
+static_assert(offsetof(sandbox_deny_event, cgroup_id) == 16);
+static_assert(offsetof(sandbox_deny_event, daddr) == 24);
+static_assert(offsetof(sandbox_deny_event, comm) == 40);
+static_assert(offsetof(sandbox_deny_event, count) == 56);
+
+TEST(SandboxAbi, AddressFieldsHoldIpv6AndCommHoldsTaskName) {
+  sandbox_deny_event event{};
+  EXPECT_EQ(sizeof event.daddr, 16u);
+  EXPECT_EQ(sizeof event.comm, 16u);
+  EXPECT_EQ(sizeof(ip6_lpm_key{}.addr), 16u);
+  EXPECT_EQ(sizeof(ip4_lpm_key{}.addr), 4u);
+}
+
+TEST(SandboxAbi, EventKindsAreDistinctAndNonZero) {
+  // Zero stays free so that a zero-filled event is recognisably unset.
+  constexpr int kinds[] = {SANDBOX_EVENT_EGRESS_DROP, SANDBOX_EVENT_INGRESS_DROP,
+                           SANDBOX_EVENT_CONNECT_DENIED, SANDBOX_EVENT_SENDMSG_DENIED};
+  for (std::size_t i = 0; i < std::size(kinds); ++i) {
+    EXPECT_GT(kinds[i], 0);
+    EXPECT_LE(kinds[i], 255) << "kind is stored in a __u8";
+    for (std::size_t j = i + 1; j < std::size(kinds); ++j)
+      EXPECT_NE(kinds[i], kinds[j]);
+  }
+}
+
+} // namespace
