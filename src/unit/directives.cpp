@@ -130,7 +130,8 @@ Status type(Fold &f, std::string_view v) {
   static constexpr std::pair<std::string_view, ServiceType> kTypes[] = {
       {"simple", ServiceType::simple},   {"exec", ServiceType::exec},
       {"forking", ServiceType::forking}, {"oneshot", ServiceType::oneshot},
-      {"notify", ServiceType::notify}};
+      {"notify", ServiceType::notify},
+      {"idle", ServiceType::simple}}; // idle only delays output on a console: simple here
   if (v.empty()) {
     f.p.type = ServiceType::simple;
     return Ok{};
@@ -140,7 +141,7 @@ Status type(Fold &f, std::string_view v) {
       f.p.type = t;
       return Ok{};
     }
-  return bad("unsupported Type=" + std::string(v) + " (simple, exec, forking, oneshot, notify)");
+  return bad("unsupported Type=" + std::string(v) + " (simple, exec, forking, oneshot, notify, idle)");
 }
 
 Status user_or_group(Fold &f, std::string_view v, std::optional<std::string> &field) {
