@@ -149,13 +149,18 @@ Result<ExecCommand> parse_exec_command(std::string_view value) {
     }
     ++i;
   }
-  auto words = split_words(value.substr(i));
-  if (!words)
-    return words.error();
-  for (const auto &w : *words)
-    if (w == ";")
+  // Only an unquoted, unescaped ';' separates commands in systemd; "\;" is a literal.
+  std::string_view rest = value.substr(i);
+  for (size_t b = 0; b < rest.size();) {
+    size_t e = rest.find_first_of(" \t", b);
+    if (rest.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b) == ";")
       return Error::msg("';' separated command lists are not supported; use one ExecStart= "
                         "line per command (Type=oneshot)");
+    b = e == std::string_view::npos ? rest.size() : e + 1;
+  }
+  auto words = split_words(rest);
+  if (!words)
+    return words.error();
   if (words->empty())
     return Error::msg("ExecStart= has no command");
   if (cmd.argv0) {
@@ -165,8 +170,11 @@ Result<ExecCommand> parse_exec_command(std::string_view value) {
     words->erase(words->begin() + 1);
   }
   cmd.argv = std::move(*words);
-  if (cmd.argv[0].empty())
+  const std::string &path = cmd.argv[0];
+  if (path.empty())
     return Error::msg("empty command path");
+  if (path[0] != '/' && path.find('/') != std::string::npos)
+    return Error::msg("command path '" + path + "' must be absolute or a plain name");
   return cmd;
 }
 

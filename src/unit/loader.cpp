@@ -42,7 +42,8 @@ bool read_text(const std::string &path, std::string &out) {
 
 class Loader {
 public:
-  Loader(const SearchPaths &paths, Diagnostics &diags) : paths_(paths), diags_(diags) {}
+  Loader(const SearchPaths &paths, const UnitName &unit, Diagnostics &diags)
+      : paths_(paths), unit_(unit), diags_(diags) {}
 
   // Reads one file and appends its assignments, expanding Policy= in place.
   void append_file(const std::string &path, bool is_policy, LoadedUnit &out) {
@@ -75,7 +76,13 @@ private:
     auto names = split_words_simple(a.value);
     if (names.empty())
       diags_.error(a.origin, "Policy= needs at least one fragment name");
-    for (const auto &name : names) {
+    for (const auto &word : names) {
+      auto expanded = expand_specifiers(word, unit_);
+      if (!expanded) {
+        diags_.error(a.origin, expanded.error().message());
+        continue;
+      }
+      const std::string &name = *expanded;
       if (name.find('/') != std::string::npos || name.find_first_of("\\ ") != std::string::npos) {
         diags_.error(a.origin, "invalid policy name '" + name + "'");
         continue;
@@ -122,6 +129,7 @@ private:
   }
 
   const SearchPaths &paths_;
+  const UnitName &unit_;
   Diagnostics &diags_;
   std::vector<std::string> stack_; // policy files being included, for cycle detection
 
@@ -140,16 +148,19 @@ std::string find_unit(const UnitName &name, const std::vector<std::string> &dirs
 // systemd's rule: every NAME.d/*.conf across the directories; for one file name the
 // highest-priority directory wins; applied in lexicographic order of file name.
 std::vector<std::string> find_dropins(const UnitName &name, const std::vector<std::string> &dirs) {
-  std::map<std::string, std::string> by_name;
+  // Lowest priority first, so later entries replace earlier ones of the same file name:
+  // the template's drop-ins, then the instance's; within each, the last directory first.
   std::vector<std::string> dropin_dirs;
-  std::set<std::string> names = {name.template_name(), name.full};
-  for (const auto &unit_name : names)
-    for (const auto &dir : dirs)
-      dropin_dirs.push_back(dir + "/" + unit_name + ".d");
-  // Template drop-ins first, so an instance's own drop-in of the same name wins.
-  for (auto it = dropin_dirs.rbegin(); it != dropin_dirs.rend(); ++it) {
+  std::vector<std::string> unit_names = {name.template_name()};
+  if (name.template_name() != name.full)
+    unit_names.push_back(name.full);
+  for (const auto &unit_name : unit_names)
+    for (auto dir = dirs.rbegin(); dir != dirs.rend(); ++dir)
+      dropin_dirs.push_back(*dir + "/" + unit_name + ".d");
+  std::map<std::string, std::string> by_name;
+  for (const auto &dir : dropin_dirs) {
     std::error_code ec;
-    for (const auto &entry : fs::directory_iterator(*it, ec))
+    for (const auto &entry : fs::directory_iterator(dir, ec))
       if (entry.path().extension() == ".conf" && entry.is_regular_file(ec))
         by_name[entry.path().filename().string()] = entry.path().string();
   }
@@ -225,8 +236,8 @@ LoadedUnit load_unit(const LoadRequest &request, const SearchPaths &input_paths,
     // A unit given by path also takes drop-ins beside it and fragments from ../policies.
     fs::path dir = fs::absolute(request.unit).lexically_normal().parent_path();
     dropin_dirs.insert(dropin_dirs.begin(), dir.string());
-    if (!std::getenv("RINGFENCE_POLICY_PATH"))
-      paths.policies.push_back(dir.parent_path().string() + "/policies");
+    if (!std::getenv("RINGFENCE_POLICY_PATH")) // a checkout's own fragments come first
+      paths.policies.insert(paths.policies.begin(), dir.parent_path().string() + "/policies");
     out.fragment = request.unit;
     if (!is_regular_file(out.fragment)) {
       diags.error({request.unit, 0}, "no such unit file");
@@ -243,7 +254,7 @@ LoadedUnit load_unit(const LoadRequest &request, const SearchPaths &input_paths,
     }
   }
 
-  Loader loader(paths, diags);
+  Loader loader(paths, out.name, diags);
   if (!out.fragment.empty()) {
     loader.push_root(out.fragment);
     loader.append_file(out.fragment, false, out);
