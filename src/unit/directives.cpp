@@ -492,10 +492,8 @@ Status restrict_namespaces(Fold &f, std::string_view v) {
   }
   if (auto b = parse_boolean(v)) { // yes: no namespaces at all; no: no restriction
     f.replaces = true;
-    if (*b)
-      f.p.restrict_namespaces = NamespaceRestriction{0};
-    else
-      f.p.restrict_namespaces.reset();
+    // systemd: "no" allows every type, and later lists merge into that.
+    f.p.restrict_namespaces = NamespaceRestriction{*b ? 0 : names::all_namespace_flags()};
     return Ok{};
   }
   bool invert = v.front() == '~';
@@ -671,6 +669,8 @@ BuiltPolicy build_policy(const LoadedUnit &unit, const std::vector<std::string> 
   p.unit_path = unit.fragment;
   Fold fold{p, unit.name, diags, {}};
   std::set<std::string> policy_files(unit.policies.begin(), unit.policies.end());
+  std::vector<Origin> exec_origins; // of the ExecStart= lines in effect
+  bool exec_start_rejected = false;
 
   for (const auto &a : unit.assignments) {
     fold.origin = a.origin;
@@ -690,6 +690,8 @@ BuiltPolicy build_policy(const LoadedUnit &unit, const std::vector<std::string> 
       continue;
     }
     const Directive *d = find_directive(a.key);
+    if (!d) // Policy=: the loader has already put the fragment's lines in its place
+      continue;
     if (policy_files.count(a.origin.file) && !d->sandbox) {
       diags.error(a.origin, a.key + "= is not a sandbox directive and cannot be set by a policy fragment");
       continue;
@@ -698,7 +700,14 @@ BuiltPolicy build_policy(const LoadedUnit &unit, const std::vector<std::string> 
     fold.shown = !a.value.empty();
     if (auto status = d->apply(fold, a.value); !status) {
       diags.error(a.origin, status.error().message());
+      exec_start_rejected |= a.key == "ExecStart";
       continue;
+    }
+    if (a.key == "ExecStart") {
+      if (a.value.empty())
+        exec_origins.clear();
+      else
+        exec_origins.push_back(a.origin);
     }
     if (fold.replaces)
       std::erase_if(built.effective, [&](const auto &e) { return e.key == a.key; });
@@ -708,11 +717,11 @@ BuiltPolicy build_policy(const LoadedUnit &unit, const std::vector<std::string> 
 
   if (!adhoc_command.empty()) {
     p.exec_start.assign(1, ExecCommand{adhoc_command, std::nullopt, false, true});
-  } else if (p.exec_start.empty()) {
+  } else if (p.exec_start.empty() && !exec_start_rejected) {
     diags.error({unit.fragment.empty() ? unit.name.full : unit.fragment, 0},
                 "no ExecStart= (a service needs a command)");
   } else if (p.exec_start.size() > 1 && p.type != ServiceType::oneshot) {
-    diags.error({unit.fragment, 0}, "several ExecStart= commands are only allowed with Type=oneshot");
+    diags.error(exec_origins[1], "several ExecStart= commands are only allowed with Type=oneshot");
   }
   p.ip_allow = reduce_prefixes(std::move(p.ip_allow));
   p.ip_deny = reduce_prefixes(std::move(p.ip_deny));

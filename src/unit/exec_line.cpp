@@ -1,5 +1,6 @@
 #include "unit/exec_line.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace rf::unit {
@@ -90,6 +91,29 @@ Result<std::string> unescape_one(std::string_view text, size_t &i) {
   }
 }
 
+// Scans raw words (quotes and escapes kept) for a lone ';'.
+bool has_command_separator(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i]))
+      ++i;
+    size_t start = i;
+    char quote = 0;
+    while (i < text.size() && (quote || !is_space(text[i]))) {
+      if (text[i] == '\\')
+        ++i;
+      else if (quote && text[i] == quote)
+        quote = 0;
+      else if (!quote && (text[i] == '"' || text[i] == '\''))
+        quote = text[i];
+      ++i;
+    }
+    if (text.substr(start, std::min(i, text.size()) - start) == ";")
+      return true;
+  }
+  return false;
+}
+
 } // namespace
 
 Result<std::vector<std::string>> split_words(std::string_view text) {
@@ -149,15 +173,11 @@ Result<ExecCommand> parse_exec_command(std::string_view value) {
     }
     ++i;
   }
-  // Only an unquoted, unescaped ';' separates commands in systemd; "\;" is a literal.
+  // Only a word that is exactly an unquoted, unescaped ';' separates commands in systemd.
   std::string_view rest = value.substr(i);
-  for (size_t b = 0; b < rest.size();) {
-    size_t e = rest.find_first_of(" \t", b);
-    if (rest.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b) == ";")
-      return Error::msg("';' separated command lists are not supported; use one ExecStart= "
-                        "line per command (Type=oneshot)");
-    b = e == std::string_view::npos ? rest.size() : e + 1;
-  }
+  if (has_command_separator(rest))
+    return Error::msg("';' separated command lists are not supported; use one ExecStart= "
+                      "line per command (Type=oneshot)");
   auto words = split_words(rest);
   if (!words)
     return words.error();

@@ -28,6 +28,14 @@ bool valid_key(std::string_view key) {
   });
 }
 
+// An odd number of trailing backslashes continues the line; "\\\\" ends in an escaped one.
+bool ends_with_continuation(std::string_view line) {
+  size_t n = 0;
+  while (n < line.size() && line[line.size() - 1 - n] == '\\')
+    ++n;
+  return n % 2 == 1;
+}
+
 struct LogicalLine {
   std::string text; // what inih is given, ending in '\n'
   int first_line;   // physical line where it starts
@@ -88,7 +96,7 @@ std::vector<LogicalLine> logical_lines(std::string_view text, const std::string 
       continue;
     if (!continuing)
       pending_start = number;
-    if (!line.empty() && line.back() == '\\') {
+    if (ends_with_continuation(line)) {
       pending.append(line.substr(0, line.size() - 1));
       pending.push_back(' ');
       continue;

@@ -72,8 +72,11 @@ TEST(SplitWords, EscapesWorkInsideQuotes) {
   EXPECT_EQ(words("\"say \\\"hi\\\"\""), (Words{"say \"hi\""}));
 }
 
-TEST(SplitWords, EscapedSpaceDoesNotSplit) {
-  EXPECT_EQ(words("a\\ b"), (Words{"a b"}));
+// systemd's cunescape has no "\ " escape (ExecStart= does not set
+// EXTRACT_UNESCAPE_SEPARATORS): write "\s" or quote instead.
+TEST(SplitWords, EscapedSpaceIsAnError) {
+  EXPECT_FALSE(split_words("a\\ b").ok());
+  EXPECT_EQ(words("a\\sb \"c d\""), (Words{"a b", "c d"}));
 }
 
 TEST(SplitWords, UnterminatedQuoteIsAnError) {
@@ -174,13 +177,32 @@ TEST(ExecStart, LoneSemicolonIsAnError) {
   EXPECT_NE(m.find("';'"), std::string::npos) << m;
 }
 
-TEST(ExecStart, EscapedOrQuotedSemicolonIsAnArgument) {
+TEST(ExecStart, EscapedSemicolonIsAnArgument) {
   auto c = parse_exec_command("/usr/bin/find . -exec true \\;");
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->argv.back(), ";");
   auto d = parse_exec_command("/bin/echo a;b");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->argv.back(), "a;b");
+}
+
+// systemd only takes a ';' as a separator where a word starts, unquoted.
+TEST(ExecStart, QuotedSemicolonIsAnArgument) {
+  auto c = parse_exec_command("/usr/bin/find . -exec true \";\"");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->argv, (Words{"/usr/bin/find", ".", "-exec", "true", ";"}));
+  auto d = parse_exec_command("/bin/sh -c 'echo a ; echo b'");
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  EXPECT_EQ(d->argv, (Words{"/bin/sh", "-c", "echo a ; echo b"}));
+}
+
+TEST(ExecStart, CommandIsAnAbsolutePathOrAPlainName) {
+  auto plain = parse_exec_command("true");
+  ASSERT_TRUE(plain.ok()) << plain.error().message();
+  EXPECT_EQ(plain->argv, (Words{"true"}));
+  auto m = exec_error("bin/true");
+  EXPECT_NE(m.find("absolute"), std::string::npos) << m;
+  exec_error("./true");
 }
 
 TEST(ExecStart, EmptyCommandIsAnError) {

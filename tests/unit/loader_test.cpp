@@ -436,6 +436,20 @@ TEST(Loader, PolicyFragmentWithExecStartIsAnError) {
   EXPECT_EQ(l.built->policy.exec_start.size(), 1u);
 }
 
+TEST(Loader, PolicyNamesTakeSpecifiers) {
+  Tree t;
+  t.policy("web-net", "[Service]\nIPAddressDeny=any\n");
+  t.unit(t.a, "web.service", "[Service]\nExecStart=/bin/true\nPolicy=%p-net\n");
+  auto l = load(t, "web");
+  EXPECT_FALSE(l.diags.has_errors()) << dump(l.diags);
+  EXPECT_EQ(l.unit.policies, (Strings{t.policies + "/web-net.policy"}));
+  t.unit(t.a, "bad.service", "[Service]\nExecStart=/bin/true\nPolicy=%x\n");
+  auto bad = load(t, "bad");
+  auto errors = errors_of(bad.diags);
+  ASSERT_EQ(errors.size(), 1u) << dump(bad.diags);
+  EXPECT_EQ(errors[0].origin.line, 3);
+}
+
 TEST(Loader, PolicyInADropIn) {
   Tree t;
   t.policy("p", "[Service]\nIPAddressDeny=any\n");
