@@ -62,7 +62,7 @@ bool parse_unit_options(int argc, char **argv, UnitOptions &options,
     case 'p': options.overrides.emplace_back(optarg); break;
     case kUnitName: options.unit_name = optarg; break;
     case kJson: options.json = true; break;
-    case kAuditLog: break; // read by run and audit; accepted everywhere, as the contract says
+    case kAuditLog: options.audit_log = optarg; break;
     default:
       error = std::string("unknown or incomplete option '") + argv[optind - 1] + "'";
       return false;
@@ -110,6 +110,12 @@ int main(int argc, char **argv) {
         options.overrides.push_back(words[++i]);
       else if (words[i].starts_with("--property="))
         options.overrides.push_back(words[i].substr(11));
+      else if ((words[i] == "--unit-name" || words[i] == "--audit-log") && i + 1 < words.size())
+        (words[i] == "--unit-name" ? options.unit_name : options.audit_log) = words[++i];
+      else if (words[i].starts_with("--unit-name="))
+        options.unit_name = words[i].substr(12);
+      else if (words[i].starts_with("--audit-log="))
+        options.audit_log = words[i].substr(12);
       else if (words[i].starts_with("-") && words[i] != "-")
         return usage_error(command.c_str(), "unknown option '" + words[i] + "'");
       else

@@ -12,6 +12,7 @@ int main(int argc, char **argv);
 struct UnitOptions {
   std::vector<std::string> overrides; // -p KEY=VALUE
   std::string unit_name;              // --unit-name
+  std::string audit_log;              // --audit-log (used by run and audit)
   bool json = false;
 };
 

@@ -28,7 +28,7 @@ bool valid_key(std::string_view key) {
   });
 }
 
-// An odd number of trailing backslashes continues the line; "\\\\" ends in an escaped one.
+// An odd number of trailing backslashes continues the line; an even number are escaped ones.
 bool ends_with_continuation(std::string_view line) {
   size_t n = 0;
   while (n < line.size() && line[line.size() - 1 - n] == '\\')
