@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <linux/capability.h>
-#include <span>
 #include <sstream>
 
 namespace rf::unit {
@@ -45,8 +43,8 @@ template <typename T> std::optional<T> parse_number(std::string_view s) {
 
 // systemd's valid_user_group_name() in its strict form, or a numeric id.
 bool valid_user_group_name(std::string_view name) {
-  if (parse_number<std::uint32_t>(name))
-    return *parse_number<std::uint32_t>(name) != 65535 && *parse_number<std::uint32_t>(name) != 4294967295u;
+  if (auto id = parse_number<std::uint32_t>(name))
+    return *id != 65535 && *id != 4294967295u; // the "nobody" sentinels of 16 and 32 bits
   if (name.empty() || name.size() > 31)
     return false;
   if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_'))

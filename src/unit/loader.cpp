@@ -45,6 +45,9 @@ public:
   Loader(const SearchPaths &paths, const UnitName &unit, Diagnostics &diags)
       : paths_(paths), unit_(unit), diags_(diags) {}
 
+  // The unit file itself is the bottom of the include stack: a fragment cannot include it.
+  void push_root(const std::string &path) { stack_.push_back(fs::weakly_canonical(path).string()); }
+
   // Reads one file and appends its assignments, expanding Policy= in place.
   void append_file(const std::string &path, bool is_policy, LoadedUnit &out) {
     if (auto why = untrusted_reason(path); !why.empty())
@@ -131,10 +134,7 @@ private:
   const SearchPaths &paths_;
   const UnitName &unit_;
   Diagnostics &diags_;
-  std::vector<std::string> stack_; // policy files being included, for cycle detection
-
-public:
-  void push_root(const std::string &path) { stack_.push_back(fs::weakly_canonical(path).string()); }
+  std::vector<std::string> stack_; // files being included, for cycle detection
 };
 
 std::string find_unit(const UnitName &name, const std::vector<std::string> &dirs) {
