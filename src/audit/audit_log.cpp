@@ -54,7 +54,7 @@ Status AuditLog::append(const std::string &record) {
 std::string format_time(const timespec &realtime) {
   tm utc{};
   ::gmtime_r(&realtime.tv_sec, &utc);
-  char text[40];
+  char text[80];
   std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                 realtime.tv_nsec / 1000);

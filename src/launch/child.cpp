@@ -1,8 +1,11 @@
 #include "launch/child.hpp"
 
+#include "util/unique_fd.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -56,9 +59,18 @@ bool enter_mount_namespace(const MountPlan &plan) {
     return false;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
     return false;
-  for (const std::string &mount_point : plan.cgroup2_mounts) {
-    if (::mount(plan.own_cgroup_source.c_str(), mount_point.c_str(), nullptr, MS_BIND | MS_REC,
-                nullptr) < 0 ||
+  // Clones of the service's cgroup subtree, all taken before the first one covers a
+  // cgroup2 mount point (after that, the source path would resolve into the clone).
+  std::vector<UniqueFd> trees;
+  for (std::size_t i = 0; i < plan.cgroup2_mounts.size(); ++i) {
+    trees.emplace_back(::open_tree(AT_FDCWD, plan.own_cgroup.c_str(),
+                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!trees.back())
+      return false;
+  }
+  for (std::size_t i = 0; i < plan.cgroup2_mounts.size(); ++i) {
+    const char *mount_point = plan.cgroup2_mounts[i].c_str();
+    if (::move_mount(trees[i].get(), "", AT_FDCWD, mount_point, MOVE_MOUNT_F_EMPTY_PATH) < 0 ||
         !make_read_only(mount_point, true))
       return false;
   }

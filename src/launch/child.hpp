@@ -43,12 +43,13 @@ struct ChildReport {
 // read-only; listed files and directories are read-only.
 struct MountPlan {
   std::vector<std::string> cgroup2_mounts; // each gets the service's cgroup bound over it
-  std::string own_cgroup_source;           // "/proc/self/fd/N" of the invocation cgroup
+  std::string own_cgroup;                  // file-system path of the invocation cgroup
   std::vector<std::string> read_only_mounts; // mount points made read-only (cgroup v1, bpffs)
   std::vector<std::string> read_only_paths;  // bound onto themselves read-only
 };
 
 struct ExecPlan {
+  std::string command;                      // the command as written (for messages)
   std::vector<std::string> exec_candidates; // paths to try in order (PATH search done)
   std::vector<std::string> argv;
   std::vector<std::string> envp;

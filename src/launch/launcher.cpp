@@ -220,7 +220,8 @@ Status Invocation::prepare_plans() {
     plan.argv = command.expand_environment ? unit::expand_argv(command.argv, env_map) : command.argv;
     if (plan.argv.empty())
       return Error::msg("ExecStart= expands to an empty command line");
-    plan.exec_candidates = exec_candidates(plan.argv[0], env_map);
+    plan.command = plan.argv[0];
+    plan.exec_candidates = exec_candidates(plan.command, env_map);
     if (command.argv0)
       plan.argv[0] = *command.argv0;
     plans_.push_back(std::move(plan));
@@ -260,7 +261,7 @@ Status Invocation::prepare_cgroup() {
 
 Status Invocation::prepare_mounts() {
   MountPlan mounts;
-  mounts.own_cgroup_source = "/proc/self/fd/" + std::to_string(cgroup_->fd());
+  mounts.own_cgroup = cgroup_->path();
   Result<std::string> mountinfo = cgroup::read_mountinfo();
   if (!mountinfo)
     return mountinfo.error();
@@ -317,10 +318,9 @@ Result<int> Invocation::run_command(std::size_t index, Supervisor &supervisor,
     stage_ = step_stage(report->step);
     bool exec_step = report->step == SetupStep::exec;
     failure.status = !exec_step ? 125 : report->err == ENOENT ? 127 : 126;
-    failure.error = std::string(exec_step ? plan.exec_candidates.front()
-                                          : std::string(step_description(report->step)) +
-                                                " failed") +
-                    ": " + std::strerror(report->err);
+    std::string what = exec_step ? "cannot execute '" + plan.command + "'"
+                                 : std::string(step_description(report->step)) + " failed";
+    failure.error = what + ": " + std::strerror(report->err);
     return failure.status;
   }
   stage_ = "exec";

@@ -714,7 +714,8 @@ BuiltPolicy build_policy(const LoadedUnit &unit, const std::vector<std::string> 
   }
 
   if (!adhoc_command.empty()) {
-    p.exec_start.assign(1, ExecCommand{adhoc_command, std::nullopt, false, true});
+    // Taken verbatim, as the shell already expanded what the caller meant.
+    p.exec_start.assign(1, ExecCommand{adhoc_command, std::nullopt, false, false});
   } else if (p.exec_start.empty() && !exec_start_rejected) {
     diags.error({unit.fragment.empty() ? unit.name.full : unit.fragment, 0},
                 "no ExecStart= (a service needs a command)");
