@@ -252,6 +252,8 @@ Status Invocation::prepare_cgroup() {
     return self.error();
   RF_TRY(cgroup::mark_invocation(*cgroup_, invocation_id_, *self));
 
+  if (!policy_.limits.any())
+    return Ok{};
   Result<std::vector<cgroup::CgroupSetting>> settings =
       cgroup::cgroup_settings(policy_.limits, cgroup::MachineTotals::current());
   if (!settings)

@@ -76,6 +76,10 @@ struct NamespaceRestriction {
 struct ResourceLimits {
   std::optional<std::string> memory_max, memory_high, tasks_max, cpu_quota, cpu_weight,
       io_weight, memory_swap_max;
+  bool any() const {
+    return memory_max || memory_high || tasks_max || cpu_quota || cpu_weight || io_weight ||
+           memory_swap_max;
+  }
 };
 
 enum class AuditTrail { required, best_effort };
