@@ -87,6 +87,18 @@ Result<Parent> resolve_parent(const std::string &cgroup2_mount, const std::strin
   return parent;
 }
 
+Status leave_parent(const Parent &parent) {
+  if (!parent.delegated)
+    return Ok{};
+  std::string leaf = parent.path + "/supervisor";
+  if (::mkdir(leaf.c_str(), 0755) < 0 && errno != EEXIST)
+    return Error::from_errno("Failed to create cgroup '" + leaf + "'");
+  UniqueFd dir(::open(leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir)
+    return Error::from_errno("Failed to open cgroup '" + leaf + "'");
+  return write_cgroup_file(dir.get(), "cgroup.procs", std::to_string(::getpid()));
+}
+
 std::string invocation_cgroup_name(const std::string &unit, const std::string &invocation_id) {
   return unit + "-" + invocation_id;
 }

@@ -29,6 +29,11 @@ struct Parent {
 };
 Result<Parent> resolve_parent(const std::string &cgroup2_mount, const std::string &requested);
 
+// In a delegated subtree the supervisor sits in the parent itself, and cgroup v2 lets a
+// cgroup with processes pass no controller on to its children ("no internal processes").
+// Moves the caller into the leaf "<parent>/supervisor" so that the parent can.
+Status leave_parent(const Parent &parent);
+
 // "<unit>-<invocation id>": what the cgroup of one run is called.
 std::string invocation_cgroup_name(const std::string &unit, const std::string &invocation_id);
 // Whether a directory name has that shape (a 32-hex-digit id after the last '-').

@@ -258,6 +258,8 @@ Status Invocation::prepare_cgroup() {
       cgroup::cgroup_settings(policy_.limits, cgroup::MachineTotals::current());
   if (!settings)
     return settings.error();
+  if (!settings->empty())
+    RF_TRY(cgroup::leave_parent(*parent));
   return cgroup::apply_settings(cgroup2_mount_, parent->path, cgroup_->fd(), *settings);
 }
 
