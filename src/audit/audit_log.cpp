@@ -51,13 +51,33 @@ Status AuditLog::append(const std::string &record) {
   return Ok{};
 }
 
+// Days since 1970-01-01 → civil date (Howard Hinnant's algorithm). gmtime_r() would do, but
+// glibc loads the time zone on its first call, which costs a file read on every run.
+static void civil_from_days(long days, long &year, unsigned &month, unsigned &day) {
+  days += 719468;
+  long era = (days >= 0 ? days : days - 146096) / 146097;
+  auto doe = static_cast<unsigned>(days - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  day = doy - (153 * mp + 2) / 5 + 1;
+  month = mp < 10 ? mp + 3 : mp - 9;
+  year = static_cast<long>(yoe) + era * 400 + (month <= 2);
+}
+
 std::string format_time(const timespec &realtime) {
-  tm utc{};
-  ::gmtime_r(&realtime.tv_sec, &utc);
+  long seconds = realtime.tv_sec;
+  long days = seconds / 86400, in_day = seconds % 86400;
+  if (in_day < 0) {
+    in_day += 86400;
+    --days;
+  }
+  long year;
+  unsigned month, day;
+  civil_from_days(days, year, month, day);
   char text[80];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                realtime.tv_nsec / 1000);
+  std::snprintf(text, sizeof text, "%04ld-%02u-%02uT%02ld:%02ld:%02ld.%06ldZ", year, month, day,
+                in_day / 3600, in_day / 60 % 60, in_day % 60, realtime.tv_nsec / 1000);
   return text;
 }
 

@@ -137,10 +137,37 @@ std::uint64_t service_bounding_set(const Policy &policy, int last_cap) {
   std::uint64_t all = last_cap >= 63 ? ~0ull : (1ull << (last_cap + 1)) - 1;
   if (policy.capability_bounding_set)
     return *policy.capability_bounding_set & all;
-  if (policy.has_filter())
+  if (policy.has_confinement())
     return all & ~kSandboxEscapeCapabilities;
   return all;
 }
+
+namespace {
+
+// The private mounts (read-only cgroupfs showing only the service's own cgroup, read-only
+// ringfence files) stop a service that may write there but cannot undo mounts: root (or
+// ambient capabilities) without CAP_SYS_ADMIN. A root service that keeps CAP_SYS_ADMIN
+// could unmount them, and a plain user cannot write there anyway; for both they would only
+// cost time.
+bool needs_private_mounts(const ExecPlan &plan) {
+  bool privileged = !plan.change_user || plan.credentials.uid == 0 || plan.ambient != 0;
+  bool can_undo_mounts = plan.bounding_set >> kCapSysAdmin & 1;
+  return privileged && !can_undo_mounts;
+}
+
+// Signals the caller left ignored stay ignored across execve; the service gets defaults.
+sigset_t ignored_signals() {
+  sigset_t ignored;
+  sigemptyset(&ignored);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction action {};
+    if (::sigaction(sig, nullptr, &action) == 0 && action.sa_handler == SIG_IGN)
+      sigaddset(&ignored, sig);
+  }
+  return ignored;
+}
+
+} // namespace
 
 // One run: the objects it owns are members, so every exit path tears down the same way
 // (the cgroup guard kills and removes what is left).
@@ -165,6 +192,7 @@ private:
   std::string invocation_id_;
   std::vector<ExecPlan> plans_;
   std::string cgroup2_mount_;
+  std::vector<cgroup::MountEntry> mounts_; // /proc/self/mountinfo, read once
   std::optional<cgroup::CgroupDir> cgroup_;
   std::optional<audit::AuditLog> audit_log_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
@@ -214,6 +242,8 @@ Status Invocation::prepare_plans() {
   base.working_directory_optional = policy_.working_directory_optional;
   base.umask = policy_.umask.value_or(022);
   base.supervisor = ::getpid();
+  base.ignored_signals = ignored_signals();
+  base.private_mounts = needs_private_mounts(base);
 
   for (const ExecCommand &command : policy_.exec_start) {
     ExecPlan plan = base;
@@ -230,7 +260,11 @@ Status Invocation::prepare_plans() {
 }
 
 Status Invocation::prepare_cgroup() {
-  Result<std::string> mount = cgroup::find_cgroup2_mount();
+  Result<std::string> mountinfo = cgroup::read_mountinfo();
+  if (!mountinfo)
+    return mountinfo.error();
+  mounts_ = cgroup::parse_mountinfo(*mountinfo);
+  Result<std::string> mount = cgroup::find_cgroup2_mount(*mountinfo);
   if (!mount)
     return mount.error();
   cgroup2_mount_ = *mount;
@@ -264,12 +298,11 @@ Status Invocation::prepare_cgroup() {
 }
 
 Status Invocation::prepare_mounts() {
+  if (!plans_.empty() && !plans_.front().private_mounts)
+    return Ok{};
   MountPlan mounts;
   mounts.own_cgroup = cgroup_->path();
-  Result<std::string> mountinfo = cgroup::read_mountinfo();
-  if (!mountinfo)
-    return mountinfo.error();
-  for (const cgroup::MountEntry &entry : cgroup::parse_mountinfo(*mountinfo)) {
+  for (const cgroup::MountEntry &entry : mounts_) {
     if (entry.fstype == "cgroup2")
       mounts.cgroup2_mounts.push_back(entry.mount_point);
     else if (entry.fstype == "cgroup" || entry.fstype == "bpf")
