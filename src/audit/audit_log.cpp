@@ -101,6 +101,26 @@ std::string exit_record(const RunIdentity &run, const timespec &when, pid_t pid,
   w.key("status").value(facts.status);
   w.key("duration_ms").value(static_cast<unsigned long long>(facts.duration_ms));
   w.key("stage").value(facts.stage);
+  if (facts.ip) {
+    const netfilter::IpCounters &ip = *facts.ip;
+    w.key("ip_ingress_bytes").value(static_cast<unsigned long long>(ip.ingress_bytes));
+    w.key("ip_ingress_packets").value(static_cast<unsigned long long>(ip.ingress_packets));
+    w.key("ip_egress_bytes").value(static_cast<unsigned long long>(ip.egress_bytes));
+    w.key("ip_egress_packets").value(static_cast<unsigned long long>(ip.egress_packets));
+    w.key("ip_dropped_ingress_packets")
+        .value(static_cast<unsigned long long>(ip.dropped_ingress_packets));
+    w.key("ip_dropped_egress_packets")
+        .value(static_cast<unsigned long long>(ip.dropped_egress_packets));
+    static constexpr const char *kProtocols[] = {"tcp", "udp", "icmp", "other"};
+    w.key("ip_protocols").begin_object();
+    for (std::size_t i = 0; i < 4; ++i) {
+      w.key(kProtocols[i]).begin_object();
+      w.key("bytes").value(static_cast<unsigned long long>(ip.protocol_bytes[i]));
+      w.key("packets").value(static_cast<unsigned long long>(ip.protocol_packets[i]));
+      w.end_object();
+    }
+    w.end_object();
+  }
   return w.end_object().str();
 }
 

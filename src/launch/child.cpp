@@ -64,11 +64,15 @@ bool enter_mount_namespace(const MountPlan &plan) {
     return false;
   // Clones of the service's cgroup subtree, all taken before the first one covers a
   // cgroup2 mount point (after that, the source path would resolve into the clone).
-  std::vector<UniqueFd> trees;
+  UniqueFd trees[MountPlan::kMaxCgroup2Mounts];
+  if (plan.cgroup2_mounts.size() > MountPlan::kMaxCgroup2Mounts) {
+    errno = E2BIG;
+    return false;
+  }
   for (std::size_t i = 0; i < plan.cgroup2_mounts.size(); ++i) {
-    trees.emplace_back(::open_tree(AT_FDCWD, plan.own_cgroup.c_str(),
-                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-    if (!trees.back())
+    trees[i].reset(::open_tree(AT_FDCWD, plan.own_cgroup.c_str(),
+                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!trees[i])
       return false;
   }
   for (std::size_t i = 0; i < plan.cgroup2_mounts.size(); ++i) {
@@ -252,7 +256,9 @@ void run_child(const ExecPlan &plan, ExecArrays &arrays, int report_fd) {
 
   if (plan.ambient != 0 && !raise_ambient(plan))
     fail(report_fd, SetupStep::ambient_capabilities);
-  if (::chdir(plan.working_directory.c_str()) < 0 && !plan.working_directory_optional)
+  // '-' prefix: a missing directory is no error, and the service starts in "/".
+  if (::chdir(plan.working_directory.c_str()) < 0 &&
+      (!plan.working_directory_optional || ::chdir("/") < 0))
     fail(report_fd, SetupStep::working_directory);
   ::umask(plan.umask);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -43,6 +43,7 @@ struct ChildReport {
 // The service's view of the file system: cgroupfs shows only its own cgroup and is
 // read-only; listed files and directories are read-only.
 struct MountPlan {
+  static constexpr std::size_t kMaxCgroup2Mounts = 8;
   std::vector<std::string> cgroup2_mounts; // each gets the service's cgroup bound over it
   std::string own_cgroup;                  // file-system path of the invocation cgroup
   std::vector<std::string> read_only_mounts; // mount points made read-only (cgroup v1, bpffs)

@@ -7,9 +7,13 @@
 #include "launch/credentials.hpp"
 #include "launch/environment.hpp"
 #include "launch/supervisor.hpp"
+#include "netfilter/ip_filter.hpp"
 #include "unit/exec_line.hpp"
+#include "unit/loader.hpp"
 
 #include <cerrno>
+#include <charconv>
+#include <pwd.h>
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -47,9 +51,6 @@ Status refuse_unenforced(const Policy &policy) {
     const auto &[key, origin] = policy.unenforced.front();
     return Error::msg(origin.str() + ": " + key + "= is not enforced by ringfence; refusing to start");
   }
-  if (policy.has_ip_filter() || policy.ip_accounting)
-    return Error::msg("IPAddressAllow=/IPAddressDeny=/IPAccounting= are not enforced yet; "
-                      "refusing to start");
   if (policy.has_seccomp())
     return Error::msg("SystemCallFilter= and the other seccomp directives are not enforced yet; "
                       "refusing to start");
@@ -120,6 +121,26 @@ std::vector<std::string> caller_environment() {
   return env;
 }
 
+std::string home_of_root() {
+  const passwd *root = ::getpwuid(0);
+  return root && root->pw_dir ? root->pw_dir : "/root";
+}
+
+// Socket activation passes fds 3..3+N-1. They must be open now, before ringfence opens
+// fds of its own: a larger N would hand those (the cgroup, the audit log) to the service.
+Result<int> check_listen_fds(const std::string &text) {
+  constexpr int kMaxListenFds = 4096;
+  int count = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+  if (ec != std::errc() || end != text.data() + text.size() || count < 1 || count > kMaxListenFds)
+    return Error::msg("LISTEN_FDS=" + text + " is not a number of passed sockets (1.." +
+                      std::to_string(kMaxListenFds) + ")");
+  for (int fd = 3; fd < 3 + count; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0)
+      return Error::msg("LISTEN_FDS=" + text + ", but fd " + std::to_string(fd) + " is not open");
+  return count;
+}
+
 bool exists(const std::string &path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
@@ -182,10 +203,12 @@ private:
   Status prepare_plans();
   Status prepare_cgroup();
   Status prepare_mounts();
+  Status prepare_ip_filter();
   RunOutcome supervise();
   Result<int> run_command(std::size_t index, Supervisor &supervisor, RunOutcome &failure);
   void stop_at(const char *stage) const;
   void record_exit(const RunOutcome &outcome);
+  void read_ip_accounting();
 
   const Policy &policy_;
   const LaunchOptions &options_;
@@ -194,6 +217,10 @@ private:
   std::string cgroup2_mount_;
   std::vector<cgroup::MountEntry> mounts_; // /proc/self/mountinfo, read once
   std::optional<cgroup::CgroupDir> cgroup_;
+  std::string parent_path_;
+  bool reaped_stale_ = false;
+  std::optional<netfilter::RunFilter> ip_filter_;
+  std::optional<netfilter::IpCounters> ip_totals_;
   std::optional<audit::AuditLog> audit_log_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   pid_t main_pid_ = 0;
@@ -229,16 +256,21 @@ Status Invocation::prepare_plans() {
   for (std::size_t i = 0; i < env.size(); ++i)
     if (env[i] == "LISTEN_PID=")
       base.listen_pid_index = static_cast<int>(i);
-  base.listen_fds = passthrough.listen_fds ? std::stoi(*passthrough.listen_fds) : 0;
+  if (passthrough.listen_fds) {
+    Result<int> count = check_listen_fds(*passthrough.listen_fds);
+    if (!count)
+      return count.error();
+    base.listen_fds = *count;
+  }
   base.credentials = *credentials;
   base.change_user = account->has_value();
   base.last_cap = last_capability();
   base.bounding_set = service_bounding_set(policy_, base.last_cap);
   base.ambient = policy_.ambient_capabilities;
-  if (policy_.working_directory)
-    base.working_directory = *policy_.working_directory == "~" && *account
-                                 ? (*account)->home
-                                 : *policy_.working_directory;
+  if (policy_.working_directory) // "~": the home of User=, or root's without it
+    base.working_directory = *policy_.working_directory != "~" ? *policy_.working_directory
+                             : *account                        ? (*account)->home
+                                                               : home_of_root();
   base.working_directory_optional = policy_.working_directory_optional;
   base.umask = policy_.umask.value_or(022);
   base.supervisor = ::getpid();
@@ -271,10 +303,13 @@ Status Invocation::prepare_cgroup() {
   Result<cgroup::Parent> parent = cgroup::resolve_parent(cgroup2_mount_, options_.cgroup_parent);
   if (!parent)
     return parent.error();
+  parent_path_ = parent->path;
   // Every run reaps what runs whose supervisor was killed left behind.
-  if (auto reaped = cgroup::reap_stale_invocations(parent->path); !reaped && options_.verbose)
+  Result<std::vector<std::string>> reaped = cgroup::reap_stale_invocations(parent->path);
+  if (!reaped && options_.verbose)
     std::fprintf(stderr, "ringfence: %s: %s\n", policy_.unit_name.c_str(),
                  reaped.error().message().c_str());
+  reaped_stale_ = reaped && !reaped->empty();
 
   std::string name = cgroup::invocation_cgroup_name(policy_.unit_name, invocation_id_);
   Result<cgroup::CgroupDir> dir = cgroup::CgroupDir::create(parent->path + "/" + name);
@@ -310,6 +345,10 @@ Status Invocation::prepare_mounts() {
   }
   std::vector<std::string> paths = options_.protected_paths;
   paths.push_back("/etc/ringfence");
+  // Every directory a later run reads units, drop-ins or fragments from.
+  unit::SearchPaths search = unit::SearchPaths::from_environment();
+  paths.insert(paths.end(), search.units.begin(), search.units.end());
+  paths.insert(paths.end(), search.policies.begin(), search.policies.end());
   if (audit_log_)
     paths.push_back(audit_log_->path());
   for (const std::string &path : paths)
@@ -317,6 +356,48 @@ Status Invocation::prepare_mounts() {
       mounts.read_only_paths.push_back(path);
   for (ExecPlan &plan : plans_)
     plan.mounts = mounts;
+  return Ok{};
+}
+
+// The IP filter programs sit on the parent and serve every run below it; this run adds its
+// entry under the parent's lock. A run without IP directives only needs an entry when a set
+// is attached already (without one its service would be refused all traffic).
+Status Invocation::prepare_ip_filter() {
+  bool wanted = policy_.has_ip_filter() || policy_.ip_accounting;
+  UniqueFd parent(::open(parent_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent)
+    return Error::from_errno("Failed to open cgroup '" + parent_path_ + "'");
+  Result<netfilter::ParentLock> lock = netfilter::ParentLock::acquire(parent.get());
+  if (!lock)
+    return lock.error();
+  Result<std::set<std::uint64_t>> runs = cgroup::invocation_ids(parent_path_);
+  if (!runs)
+    return runs.error();
+  Result<std::optional<netfilter::ParentFilter>> existing =
+      netfilter::ParentFilter::find(parent.get());
+  if (!existing)
+    return existing.error().wrap("IP filter");
+  if (!wanted && !*existing)
+    return Ok{};
+  bool fresh = !*existing;
+  std::optional<netfilter::ParentFilter> filter = std::move(*existing);
+  if (wanted) {
+    Result<netfilter::ParentFilter> attached = netfilter::ParentFilter::attach(
+        parent.get(), cgroup::cgroup_level(cgroup2_mount_, parent_path_) + 1, runs->size() > 1);
+    if (!attached)
+      return attached.error().wrap("IP filter");
+    filter.emplace(std::move(*attached));
+  }
+  if (fresh) // runs that started before the set existed pass everything, as they did
+    for (std::uint64_t run : *runs)
+      if (run != cgroup_->id())
+        RF_TRY(filter->admit(run));
+  if (reaped_stale_) // entries of runs whose supervisor was killed
+    RF_TRY(filter->sweep(*runs));
+  Result<netfilter::RunFilter> installed = filter->install(cgroup_->id(), policy_);
+  if (!installed)
+    return installed.error().wrap("IP filter");
+  ip_filter_.emplace(std::move(*installed));
   return Ok{};
 }
 
@@ -330,7 +411,8 @@ Status Invocation::prepare() {
   RF_TRY(prepare_plans());
   RF_TRY(prepare_cgroup());
   stop_at("cgroup");
-  // Enforcers attach here, before the service process exists (IP filter, seccomp, audit).
+  // Enforcers attach here, before the service process exists.
+  RF_TRY(prepare_ip_filter());
   stop_at("attached");
   Result<audit::AuditLog> log = audit::AuditLog::open(options_.audit_log);
   if (!log)
@@ -367,6 +449,10 @@ Result<int> Invocation::run_command(std::size_t index, Supervisor &supervisor,
         {policy_.unit_name, invocation_id_}, realtime_now(), main_pid_,
         comm_of(plan.exec_candidates.front()), plan.argv, cgroup_path)));
   }
+  if (options_.verbose && index == 0)
+    std::fprintf(stderr, "ringfence: %s: started pid %d in cgroup %s (invocation %s)\n",
+                 policy_.unit_name.c_str(), main_pid_, cgroup_->path().c_str(),
+                 invocation_id_.c_str());
   stop_at("running");
   return supervisor.wait_for(spawned->pid);
 }
@@ -404,6 +490,27 @@ RunOutcome Invocation::supervise() {
   return outcome;
 }
 
+// After the kill: no packet of the run is in flight any more.
+void Invocation::read_ip_accounting() {
+  if (!ip_filter_ || !policy_.ip_accounting || stage_ != "exec")
+    return;
+  Result<netfilter::IpCounters> totals = ip_filter_->counters();
+  if (!totals)
+    return;
+  ip_totals_ = *totals;
+  if (options_.verbose)
+    std::fprintf(stderr,
+                 "ringfence: %s: IP traffic: ingress %llu bytes in %llu packets, egress %llu "
+                 "bytes in %llu packets; dropped %llu ingress, %llu egress packets\n",
+                 policy_.unit_name.c_str(),
+                 static_cast<unsigned long long>(totals->ingress_bytes),
+                 static_cast<unsigned long long>(totals->ingress_packets),
+                 static_cast<unsigned long long>(totals->egress_bytes),
+                 static_cast<unsigned long long>(totals->egress_packets),
+                 static_cast<unsigned long long>(totals->dropped_ingress_packets),
+                 static_cast<unsigned long long>(totals->dropped_egress_packets));
+}
+
 void Invocation::record_exit(const RunOutcome &outcome) {
   if (!audit_log_)
     return;
@@ -412,7 +519,7 @@ void Invocation::record_exit(const RunOutcome &outcome) {
       outcome.status,
       static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()),
-      stage_};
+      stage_, ip_totals_};
   std::string comm = plans_.empty() ? std::string() : comm_of(plans_.front().exec_candidates.front());
   static_cast<void>(audit_log_->append(audit::exit_record(
       {policy_.unit_name, invocation_id_}, realtime_now(), main_pid_, comm, facts)));
@@ -427,6 +534,7 @@ RunOutcome Invocation::run() {
   if (cgroup_) {
     // The run is over when the main process is: whatever it left behind goes with it.
     Status killed = cgroup_->kill_all();
+    read_ip_accounting();
     Status removed = cgroup_->remove();
     if ((!killed || !removed) && outcome.error.empty())
       outcome.error = (!killed ? killed : removed).error().message();
