@@ -7,6 +7,7 @@
 #include "launch/credentials.hpp"
 #include "launch/environment.hpp"
 #include "launch/supervisor.hpp"
+#include "netfilter/inherited_sockets.hpp"
 #include "netfilter/ip_filter.hpp"
 #include "unit/exec_line.hpp"
 #include "unit/loader.hpp"
@@ -220,6 +221,7 @@ private:
   std::string parent_path_;
   bool reaped_stale_ = false;
   std::optional<netfilter::RunFilter> ip_filter_;
+  std::optional<netfilter::InheritedSocketGuard> inherited_sockets_;
   std::optional<netfilter::IpCounters> ip_totals_;
   std::optional<audit::AuditLog> audit_log_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
@@ -398,6 +400,17 @@ Status Invocation::prepare_ip_filter() {
   if (!installed)
     return installed.error().wrap("IP filter");
   ip_filter_.emplace(std::move(*installed));
+  if (policy_.has_ip_filter()) {
+    std::vector<netfilter::InheritedSocket> sockets =
+        netfilter::inherited_ip_sockets(plans_.front().listen_fds);
+    if (!sockets.empty()) {
+      Result<netfilter::InheritedSocketGuard> covered = netfilter::cover_inherited_sockets(
+          *filter, cgroup_->id(), sockets, policy_.allow_unfiltered_inherited_sockets);
+      if (!covered)
+        return covered.error().wrap("IP filter");
+      inherited_sockets_.emplace(std::move(*covered));
+    }
+  }
   return Ok{};
 }
 

@@ -325,7 +325,9 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
   std::uint64_t key = 0, next = 0;
   for (const void *at = nullptr; bpf_map_get_next_key(maps_->policies.get(), at, &next) == 0;
        at = &key) {
-    if (!live.count(next))
+    // Passed-in socket entries outlive runs: their locked filters still look them up.
+    bool socket_entry = next >> 63;
+    if (!socket_entry && !live.count(next))
       dead.push_back(next);
     key = next;
   }
