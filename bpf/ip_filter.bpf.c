@@ -21,6 +21,12 @@
 
 /* The cgroup level of the runs' cgroups (the parent's level + 1), set at load. */
 const volatile __u32 run_level = 1;
+/*
+ * Which build of these programs a set attached to a parent is (a hash of this object, set
+ * at load): user space reuses a set only if it matches. It lives in .rodata, which the
+ * programs use, so the kernel keeps it and lists it among their maps.
+ */
+const volatile __u64 build_id = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -30,16 +36,6 @@ struct {
 	__uint(max_entries, 65536);
 } counters SEC(".maps");
 
-/*
- * Which build of these programs a set attached to a parent is: user space writes a hash
- * of this object file here when it attaches the set, and reuses a set only if it matches.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 1);
-} rf_build SEC(".maps");
 
 /*
  * The run a socket belongs to: its ancestor at the runs' level. 0 means the socket is in
