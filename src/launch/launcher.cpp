@@ -568,7 +568,27 @@ Result<std::vector<std::string>> collect_garbage(const std::string &cgroup_paren
   Result<cgroup::Parent> parent = cgroup::resolve_parent(*mount, cgroup_parent);
   if (!parent)
     return parent.error();
-  return cgroup::reap_stale_invocations(parent->path);
+  Result<std::vector<std::string>> reaped = cgroup::reap_stale_invocations(parent->path);
+  if (!reaped)
+    return reaped.error();
+  // The IP rules of the reaped runs (their supervisors could not remove them).
+  UniqueFd parent_fd(::open(parent->path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent_fd)
+    return Error::from_errno("Failed to open cgroup '" + parent->path + "'");
+  Result<netfilter::ParentLock> lock = netfilter::ParentLock::acquire(parent_fd.get());
+  if (!lock)
+    return lock.error();
+  Result<std::optional<netfilter::ParentFilter>> filter =
+      netfilter::ParentFilter::find(parent_fd.get());
+  if (!filter)
+    return filter.error();
+  if (*filter) {
+    Result<std::set<std::uint64_t>> live = cgroup::invocation_ids(parent->path);
+    if (!live)
+      return live.error();
+    RF_TRY((*filter)->sweep(*live));
+  }
+  return reaped;
 }
 
 } // namespace rf::launch
