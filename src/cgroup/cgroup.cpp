@@ -1,9 +1,12 @@
 #include "cgroup/cgroup.hpp"
 
 #include <cerrno>
+#include <cstring>
+#include <dirent.h>
 #include <chrono>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <memory>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <thread>
@@ -69,21 +72,32 @@ std::string unescape_mountinfo_path(std::string_view escaped) {
 // A mountinfo line reads "id parent major:minor root mount-point options
 // [optional...] - fstype source super-options"; the optional fields vary in
 // number, so the fstype is the field after the "-".
-bool is_cgroup2_line(const std::vector<std::string_view> &fields) {
+std::string_view fstype_of(const std::vector<std::string_view> &fields) {
   for (std::size_t i = 6; i < fields.size(); ++i)
     if (fields[i] == "-")
-      return i + 3 < fields.size() && fields[i + 1] == "cgroup2";
-  return false;
+      return i + 3 < fields.size() ? fields[i + 1] : std::string_view();
+  return {};
 }
 
 } // namespace
 
-Result<std::string> find_cgroup2_mount(std::string_view mountinfo) {
+std::vector<MountEntry> parse_mountinfo(std::string_view mountinfo) {
+  std::vector<MountEntry> mounts;
   for (std::string_view line : split(mountinfo, '\n')) {
     std::vector<std::string_view> fields = split(line, ' ');
-    if (is_cgroup2_line(fields))
-      return unescape_mountinfo_path(fields[4]);
+    std::string_view fstype = fstype_of(fields);
+    if (!fstype.empty())
+      mounts.push_back({unescape_mountinfo_path(fields[4]), std::string(fstype)});
   }
+  return mounts;
+}
+
+Result<std::string> read_mountinfo() { return read_proc_file("/proc/self/mountinfo"); }
+
+Result<std::string> find_cgroup2_mount(std::string_view mountinfo) {
+  for (const MountEntry &mount : parse_mountinfo(mountinfo))
+    if (mount.fstype == "cgroup2")
+      return mount.mount_point;
   return Error::msg("No cgroup2 file system is mounted (none in /proc/self/mountinfo)");
 }
 
@@ -165,29 +179,90 @@ Result<CgroupDir> CgroupDir::create(const std::string &path) {
   return dir;
 }
 
-Status CgroupDir::kill_all() {
-  UniqueFd kill_file(::openat(fd_.get(), "cgroup.kill", O_WRONLY | O_CLOEXEC));
-  if (!kill_file)
-    return Error::from_errno("Failed to open cgroup.kill of '" + path_ + "'");
-  if (::write(kill_file.get(), "1", 1) != 1)
-    return Error::from_errno("Failed to kill processes of cgroup '" + path_ + "'");
-  return Ok{};
-}
+Status CgroupDir::kill_all() { return kill_cgroup(path_); }
 
 Status CgroupDir::remove() {
   if (!owned_)
     return Ok{};
-  // A killed process leaves its cgroup only once it has finished exiting, so
-  // rmdir right after kill_all() can see EBUSY for a few milliseconds.
-  constexpr int max_attempts = 100;
-  constexpr auto retry_delay = std::chrono::milliseconds(10);
-  for (int attempt = 1; ::rmdir(path_.c_str()) < 0; ++attempt) {
-    if (errno != EBUSY || attempt == max_attempts)
-      return Error::from_errno("Failed to remove cgroup '" + path_ + "'");
-    std::this_thread::sleep_for(retry_delay);
-  }
+  RF_TRY(remove_cgroup_tree(path_));
   owned_ = false;
   fd_.reset();
+  return Ok{};
+}
+
+Result<std::string> read_cgroup_file(int dir_fd, const char *name) {
+  UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC));
+  if (!fd)
+    return Error::from_errno(std::string("Failed to open ") + name);
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return Error::from_errno(std::string("Failed to read ") + name);
+    if (n == 0)
+      return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+Status write_cgroup_file(int dir_fd, const char *name, std::string_view value) {
+  UniqueFd fd(::openat(dir_fd, name, O_WRONLY | O_CLOEXEC));
+  if (!fd)
+    return Error::from_errno(std::string("Failed to open ") + name);
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    return Error::from_errno("Failed to write '" + std::string(value) + "' to " + name);
+  return Ok{};
+}
+
+Result<bool> populated(int dir_fd) {
+  Result<std::string> events = read_cgroup_file(dir_fd, "cgroup.events");
+  if (!events)
+    return events.error();
+  return events->find("populated 1") != std::string::npos;
+}
+
+Status kill_cgroup(const std::string &path) {
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir)
+    return Error::from_errno("Failed to open cgroup '" + path + "'");
+  if (auto status = write_cgroup_file(dir.get(), "cgroup.kill", "1"); !status)
+    return status.error().wrap("Failed to kill the processes of cgroup '" + path + "'");
+  return Ok{};
+}
+
+namespace {
+
+std::vector<std::string> child_cgroups(const std::string &path) {
+  std::vector<std::string> children;
+  std::unique_ptr<DIR, int (*)(DIR *)> dir(::opendir(path.c_str()), ::closedir);
+  if (!dir)
+    return children;
+  while (const dirent *entry = ::readdir(dir.get()))
+    if (entry->d_type == DT_DIR && std::strcmp(entry->d_name, ".") != 0 &&
+        std::strcmp(entry->d_name, "..") != 0)
+      children.push_back(path + "/" + entry->d_name);
+  return children;
+}
+
+} // namespace
+
+Status remove_cgroup_tree(const std::string &path) {
+  for (const std::string &child : child_cgroups(path))
+    RF_TRY(remove_cgroup_tree(child));
+  // A killed process leaves its cgroup only once it has finished exiting, so
+  // rmdir right after cgroup.kill can see EBUSY for a few milliseconds.
+  constexpr int max_attempts = 200;
+  constexpr auto retry_delay = std::chrono::milliseconds(5);
+  for (int attempt = 1; ::rmdir(path.c_str()) < 0; ++attempt) {
+    if (errno == ENOENT)
+      return Ok{};
+    if (errno != EBUSY || attempt == max_attempts)
+      return Error::from_errno("Failed to remove cgroup '" + path + "'");
+    std::this_thread::sleep_for(retry_delay);
+  }
   return Ok{};
 }
 

@@ -10,8 +10,17 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rf::cgroup {
+
+struct MountEntry {
+  std::string mount_point; // octal escapes decoded
+  std::string fstype;
+};
+// Every mount in mountinfo text (the format of /proc/self/mountinfo), in order.
+std::vector<MountEntry> parse_mountinfo(std::string_view mountinfo);
+Result<std::string> read_mountinfo();
 
 // Mount point of the first cgroup2 file system in mountinfo text (the format of
 // /proc/self/mountinfo), with octal escapes such as "\040" decoded.
@@ -25,6 +34,19 @@ Result<std::string> own_cgroup_path();
 
 // The id BPF sees (bpf_get_current_cgroup_id) is the directory's inode number.
 Result<std::uint64_t> cgroup_id(const std::string &path);
+
+// Small cgroupfs file helpers, relative to a cgroup directory fd.
+Result<std::string> read_cgroup_file(int dir_fd, const char *name);
+Status write_cgroup_file(int dir_fd, const char *name, std::string_view value);
+
+// Whether the cgroup or any descendant holds a process ("populated 1" in cgroup.events).
+Result<bool> populated(int dir_fd);
+
+// SIGKILLs every process of the cgroup at `path` and below (cgroup.kill, Linux 5.14+).
+Status kill_cgroup(const std::string &path);
+// Removes the cgroup at `path` and every cgroup below it, deepest first, retrying briefly
+// while killed processes finish exiting (they keep a cgroup busy for a few ms).
+Status remove_cgroup_tree(const std::string &path);
 
 // A cgroup directory this process created and will remove. Move-only.
 class CgroupDir {
@@ -48,7 +70,7 @@ public:
   // SIGKILLs every process in the cgroup and its descendants (cgroup.kill,
   // Linux 5.14+). Returns before they are gone; remove() waits for that.
   Status kill_all();
-  // rmdir, retrying briefly while dying processes still populate the cgroup.
+  // Removes the cgroup and any the service made below it (remove_cgroup_tree).
   // After success the guard owns nothing; calling it again is a no-op.
   Status remove();
 

@@ -15,11 +15,15 @@ constexpr const char *kUsage = R"(Usage:
   ringfence verify [OPTIONS] UNIT...
   ringfence show [OPTIONS] UNIT [--json]
   ringfence syscalls [@GROUP | NAME]...
+  ringfence gc [--cgroup-parent CGROUP]
   ringfence --help | --version
 
 Runs a service inside a kernel-enforced sandbox described by a systemd-style unit file.
 
 Commands:
+  run         run a service in its sandbox; exits with the service's status
+              (128+N if killed by signal N; 125 nothing started; 126/127 exec failed)
+  gc          kill and remove cgroups left by runs whose supervisor was killed
   verify      check units; print every problem as FILE:LINE: error: MESSAGE
   show        print the effective policy, each line with the file:line it came from
   syscalls    list the system call groups, or the members of the ones named
@@ -29,48 +33,78 @@ Options:
       --unit-name NAME      name of an ad-hoc run (default: COMMAND's basename.service)
       --json                show: print one JSON object
       --audit-log FILE      the JSON-lines audit log (env RINGFENCE_AUDIT_LOG)
+      --cgroup-parent CGROUP  parent of the runs' cgroups, a cgroup path such as
+                            /ringfence (env RINGFENCE_CGROUP_PARENT)
+  -v, --verbose             run: say what is set up
   -h, --help                show this help
       --version             show the version
 
-Environment: RINGFENCE_UNIT_PATH, RINGFENCE_POLICY_PATH, RINGFENCE_AUDIT_LOG.
+Environment: RINGFENCE_UNIT_PATH, RINGFENCE_POLICY_PATH, RINGFENCE_AUDIT_LOG,
+RINGFENCE_CGROUP_PARENT.
 See ringfence(8) and ringfence.unit(5).
 )";
 
-enum OptionId { kUnitName = 256, kJson, kAuditLog, kVersion };
+enum OptionId { kUnitName = 256, kJson, kAuditLog, kCgroupParent, kVersion };
 
 int usage_error(const char *command, const std::string &message) {
   std::fprintf(stderr, "ringfence: %s: %s\nTry 'ringfence --help'.\n", command, message.c_str());
   return 2;
 }
 
-// Parses the options shared by verify/show/run; leaves positional words in `words`.
+const option kOptions[] = {
+    {"property", required_argument, nullptr, 'p'},
+    {"unit-name", required_argument, nullptr, kUnitName},
+    {"json", no_argument, nullptr, kJson},
+    {"audit-log", required_argument, nullptr, kAuditLog},
+    {"cgroup-parent", required_argument, nullptr, kCgroupParent},
+    {"verbose", no_argument, nullptr, 'v'},
+    {nullptr, 0, nullptr, 0},
+};
+
+// Parses the options shared by the unit commands, wherever they stand before a "--"
+// (getopt's '+' mode stops at the first word, so the rest is parsed again after it).
+// Words are left in `words`; with `dashdash`, the words after "--" go to `after`.
 bool parse_unit_options(int argc, char **argv, UnitOptions &options,
-                        std::vector<std::string> &words, std::string &error) {
-  static const option kOptions[] = {
-      {"property", required_argument, nullptr, 'p'},
-      {"unit-name", required_argument, nullptr, kUnitName},
-      {"json", no_argument, nullptr, kJson},
-      {"audit-log", required_argument, nullptr, kAuditLog},
-      {nullptr, 0, nullptr, 0},
-  };
-  optind = 1;
-  opterr = 0;
-  int c;
-  // '+': stop at the first word, so a command's own options after "--" stay its own.
-  while ((c = getopt_long(argc, argv, "+p:", kOptions, nullptr)) != -1) {
-    switch (c) {
-    case 'p': options.overrides.emplace_back(optarg); break;
-    case kUnitName: options.unit_name = optarg; break;
-    case kJson: options.json = true; break;
-    case kAuditLog: options.audit_log = optarg; break;
-    default:
-      error = std::string("unknown or incomplete option '") + argv[optind - 1] + "'";
-      return false;
+                        std::vector<std::string> &words, std::vector<std::string> *after,
+                        std::string &error) {
+  int start = 1;
+  for (;;) {
+    optind = 1;
+    opterr = 0;
+    int c;
+    // getopt wants argv[0]; `start - 1` is the word before the first unparsed one.
+    int sub_argc = argc - (start - 1);
+    char **sub_argv = argv + (start - 1);
+    while ((c = getopt_long(sub_argc, sub_argv, "+p:v", kOptions, nullptr)) != -1) {
+      switch (c) {
+      case 'p': options.overrides.emplace_back(optarg); break;
+      case 'v': options.verbose = true; break;
+      case kUnitName: options.unit_name = optarg; break;
+      case kJson: options.json = true; break;
+      case kAuditLog: options.audit_log = optarg; break;
+      case kCgroupParent: options.cgroup_parent = optarg; break;
+      default:
+        error = std::string("unknown or incomplete option '") + sub_argv[optind - 1] + "'";
+        return false;
+      }
     }
+    int next = start - 1 + optind;
+    if (std::string(sub_argv[optind - 1]) == "--" && optind > 1) {
+      if (!after) {
+        error = "unexpected '--'";
+        return false;
+      }
+      for (int i = next; i < argc; ++i)
+        after->emplace_back(argv[i]);
+      return true;
+    }
+    if (next >= argc)
+      return true;
+    words.emplace_back(argv[next]);
+    start = next + 1;
+    if (start >= argc)
+      return true;
   }
-  for (int i = optind; i < argc; ++i)
-    words.emplace_back(argv[i]);
-  return true;
 }
 
 } // namespace
@@ -98,36 +132,33 @@ int main(int argc, char **argv) {
       words.emplace_back(argv[i]);
     return syscalls_command(words);
   }
+  if (command == "run") {
+    RunRequest request;
+    if (!parse_unit_options(argc - 1, argv + 1, options, words, &request.args, error))
+      return usage_error("run", error);
+    if (words.size() > 1)
+      return usage_error("run", "takes one UNIT (a command goes after '--')");
+    if (!words.empty())
+      request.unit = words[0];
+    return run_command(request, options);
+  }
+  if (command == "gc") {
+    if (!parse_unit_options(argc - 1, argv + 1, options, words, nullptr, error))
+      return usage_error("gc", error);
+    if (!words.empty())
+      return usage_error("gc", "takes no arguments");
+    return gc_command(options);
+  }
   if (command == "verify" || command == "show") {
-    if (!parse_unit_options(argc - 1, argv + 1, options, words, error))
+    if (!parse_unit_options(argc - 1, argv + 1, options, words, nullptr, error))
       return usage_error(command.c_str(), error);
-    // Options may also follow the unit names (getopt stopped at the first word).
-    std::vector<std::string> units;
-    for (size_t i = 0; i < words.size(); ++i) {
-      if (words[i] == "--json")
-        options.json = true;
-      else if ((words[i] == "-p" || words[i] == "--property") && i + 1 < words.size())
-        options.overrides.push_back(words[++i]);
-      else if (words[i].starts_with("--property="))
-        options.overrides.push_back(words[i].substr(11));
-      else if ((words[i] == "--unit-name" || words[i] == "--audit-log") && i + 1 < words.size())
-        (words[i] == "--unit-name" ? options.unit_name : options.audit_log) = words[++i];
-      else if (words[i].starts_with("--unit-name="))
-        options.unit_name = words[i].substr(12);
-      else if (words[i].starts_with("--audit-log="))
-        options.audit_log = words[i].substr(12);
-      else if (words[i].starts_with("-") && words[i] != "-")
-        return usage_error(command.c_str(), "unknown option '" + words[i] + "'");
-      else
-        units.push_back(words[i]);
-    }
-    if (units.empty())
+    if (words.empty())
       return usage_error(command.c_str(), "needs a UNIT");
     if (command == "verify")
-      return verify_command(units, options);
-    if (units.size() != 1)
+      return verify_command(words, options);
+    if (words.size() != 1)
       return usage_error("show", "takes exactly one UNIT");
-    return show_command(units[0], options);
+    return show_command(words[0], options);
   }
   return usage_error(command.c_str(), "unknown command");
 }

@@ -13,11 +13,20 @@ struct UnitOptions {
   std::vector<std::string> overrides; // -p KEY=VALUE
   std::string unit_name;              // --unit-name
   std::string audit_log;              // --audit-log (used by run and audit)
+  std::string cgroup_parent;          // --cgroup-parent (run, gc)
   bool json = false;
+  bool verbose = false;
+};
+
+struct RunRequest {
+  std::string unit;              // empty: ad hoc, `args` is the command
+  std::vector<std::string> args; // the words after "--"
 };
 
 int verify_command(const std::vector<std::string> &units, const UnitOptions &options);
 int show_command(const std::string &unit, const UnitOptions &options);
+int run_command(const RunRequest &request, const UnitOptions &options);
+int gc_command(const UnitOptions &options);
 int syscalls_command(const std::vector<std::string> &names);
 
 } // namespace rf::cli

@@ -80,6 +80,15 @@ struct ResourceLimits {
 
 enum class AuditTrail { required, best_effort };
 
+// Capabilities that would let a root service leave its sandbox: mount and cgroupfs
+// (SYS_ADMIN), BPF programs (BPF, NET_ADMIN, PERFMON), the supervisor's memory and files
+// (SYS_PTRACE), the kernel (SYS_MODULE, SYS_RAWIO, MKNOD), open_by_handle_at (DAC_READ_SEARCH).
+inline constexpr std::uint64_t kSandboxEscapeCapabilities =
+    1ull << 21 /* CAP_SYS_ADMIN */ | 1ull << 39 /* CAP_BPF */ | 1ull << 12 /* CAP_NET_ADMIN */ |
+    1ull << 38 /* CAP_PERFMON */ | 1ull << 19 /* CAP_SYS_PTRACE */ |
+    1ull << 16 /* CAP_SYS_MODULE */ | 1ull << 17 /* CAP_SYS_RAWIO */ | 1ull << 27 /* CAP_MKNOD */ |
+    1ull << 2 /* CAP_DAC_READ_SEARCH */;
+
 struct Policy {
   std::string unit_name; // e.g. "web.service"
   std::string unit_path; // the fragment file, empty for an ad-hoc run
@@ -119,6 +128,8 @@ struct Policy {
   // Protection directives that ringfence parses but does not enforce yet: `run` refuses them.
   std::vector<std::pair<std::string, Origin>> unenforced;
 
+  // A filter of either kind: the default bounding set then drops sandbox_escape_caps.
+  bool has_filter() const { return has_ip_filter() || has_seccomp(); }
   bool has_ip_filter() const { return !ip_allow.empty() || !ip_deny.empty(); }
   bool has_seccomp() const {
     return syscall_filter || syscall_log || restrict_address_families || restrict_namespaces ||

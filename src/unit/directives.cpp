@@ -659,6 +659,36 @@ DirectiveClass classify_directive(const std::string &section, const std::string 
   return classify_other_directive(section, key);
 }
 
+namespace {
+
+bool runs_as_root(const Policy &p) { return !p.user || *p.user == "root" || *p.user == "0"; }
+
+// The default bounding set of a filtered service drops the capabilities that would let it
+// leave its sandbox; a unit that keeps them should know what that means.
+void warn_escape_capabilities(const BuiltPolicy &built, Diagnostics &diags) {
+  const Policy &p = built.policy;
+  if (!p.has_filter() || !p.capability_bounding_set)
+    return;
+  std::uint64_t kept = *p.capability_bounding_set & kSandboxEscapeCapabilities;
+  if (!runs_as_root(p))
+    kept &= p.ambient_capabilities;
+  if (!kept)
+    return;
+  std::string names;
+  for (int cap = 0; cap < 64; ++cap)
+    if (kept >> cap & 1)
+      names += (names.empty() ? "" : ", ") + std::string(names::capability_name(cap));
+  Origin origin;
+  for (const auto &e : built.effective)
+    if (e.key == "CapabilityBoundingSet")
+      origin = e.origin;
+  diags.warning(origin, "CapabilityBoundingSet= keeps " + names +
+                            ": with it, the service can leave its sandbox (detach its filters, "
+                            "leave its cgroup)");
+}
+
+} // namespace
+
 BuiltPolicy build_policy(const LoadedUnit &unit, const std::vector<std::string> &adhoc_command,
                          Diagnostics &diags) {
   BuiltPolicy built;
@@ -714,7 +744,8 @@ BuiltPolicy build_policy(const LoadedUnit &unit, const std::vector<std::string> 
   }
 
   if (!adhoc_command.empty()) {
-    p.exec_start.assign(1, ExecCommand{adhoc_command, std::nullopt, false, true});
+    // Taken verbatim, as the shell already expanded what the caller meant.
+    p.exec_start.assign(1, ExecCommand{adhoc_command, std::nullopt, false, false});
   } else if (p.exec_start.empty() && !exec_start_rejected) {
     diags.error({unit.fragment.empty() ? unit.name.full : unit.fragment, 0},
                 "no ExecStart= (a service needs a command)");
@@ -723,6 +754,7 @@ BuiltPolicy build_policy(const LoadedUnit &unit, const std::vector<std::string> 
   }
   p.ip_allow = reduce_prefixes(std::move(p.ip_allow));
   p.ip_deny = reduce_prefixes(std::move(p.ip_deny));
+  warn_escape_capabilities(built, diags);
   return built;
 }
 

@@ -1,0 +1,55 @@
+// The JSON-lines audit log: one record per line, appended (see the contract's "Audit
+// records"). This file holds the file sink and the records the launcher writes.
+#pragma once
+
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace rf::audit {
+
+inline constexpr const char *kDefaultAuditLog = "/var/log/ringfence/audit.jsonl";
+
+// The fields every record of one run shares.
+struct RunIdentity {
+  std::string unit;
+  std::string invocation; // 32 hex digits
+};
+
+class AuditLog {
+public:
+  // Opens `path` for appending (O_APPEND: concurrent runs never interleave within a line),
+  // creating it 0640, and its directory 0750 when missing.
+  static Result<AuditLog> open(const std::string &path);
+
+  // Appends one record (a JSON object without the trailing newline) with one write().
+  Status append(const std::string &record);
+  const std::string &path() const { return path_; }
+
+private:
+  AuditLog(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  UniqueFd fd_;
+};
+
+// RFC 3339 UTC with microseconds: "2026-11-29T10:02:11.520113Z".
+std::string format_time(const timespec &realtime);
+
+std::string start_record(const RunIdentity &run, const timespec &when, pid_t pid,
+                         const std::string &comm, const std::vector<std::string> &command,
+                         const std::string &cgroup);
+
+struct ExitFacts {
+  int status = 0;
+  std::uint64_t duration_ms = 0;
+  std::string stage; // "exec" when the command ran, else the setup step that failed
+};
+std::string exit_record(const RunIdentity &run, const timespec &when, pid_t pid,
+                        const std::string &comm, const ExitFacts &facts);
+
+} // namespace rf::audit

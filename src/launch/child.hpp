@@ -1,0 +1,77 @@
+// The service's process between clone3() and execve(): one fixed sequence of setup steps.
+// Everything it needs is prepared by the supervisor as plain data (ExecPlan): the child does
+// no lookups and parses nothing. (It may allocate: the supervisor is single-threaded, so
+// the child's copy of the heap is consistent.)
+#pragma once
+
+#include "launch/credentials.hpp"
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace rf::launch {
+
+// The steps, in the order the child takes them. A failure report names one of these.
+enum class SetupStep : int {
+  mount_namespace,
+  bounding_set,
+  keep_caps,
+  groups,
+  gid,
+  uid,
+  parent_death_signal,
+  ambient_capabilities,
+  working_directory,
+  umask,
+  no_new_privs,
+  seccomp,
+  exec,
+};
+const char *step_description(SetupStep step); // "capability bounding set", for messages
+const char *step_stage(SetupStep step);       // "bounding-set", for the audit record
+
+// What the child writes to the report pipe when a step fails; nothing on success (the pipe
+// is close-on-exec, so a successful execve() shows up as end-of-file).
+struct ChildReport {
+  SetupStep step;
+  int err;
+};
+
+// The service's view of the file system: cgroupfs shows only its own cgroup and is
+// read-only; listed files and directories are read-only.
+struct MountPlan {
+  std::vector<std::string> cgroup2_mounts; // each gets the service's cgroup bound over it
+  std::string own_cgroup;                  // file-system path of the invocation cgroup
+  std::vector<std::string> read_only_mounts; // mount points made read-only (cgroup v1, bpffs)
+  std::vector<std::string> read_only_paths;  // bound onto themselves read-only
+};
+
+struct ExecPlan {
+  std::string command;                      // the command as written (for messages)
+  std::vector<std::string> exec_candidates; // paths to try in order (PATH search done)
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+  int listen_pid_index = -1; // envp entry "LISTEN_PID=" the child completes with its pid
+  int listen_fds = 0;        // fds 3..3+N-1 are passed on
+
+  Credentials credentials;
+  bool change_user = false;            // User= set: setresuid to credentials.uid
+  std::uint64_t bounding_set = ~0ull;  // capabilities kept in the bounding set
+  std::uint64_t ambient = 0;
+  int last_cap = 40;                   // /proc/sys/kernel/cap_last_cap
+
+  std::string working_directory = "/";
+  bool working_directory_optional = false;
+  mode_t umask = 022;
+  MountPlan mounts;
+  pid_t supervisor = 0; // the child dies with it (PR_SET_PDEATHSIG)
+};
+
+// Runs the setup steps and execs the command; on failure reports the step over
+// `report_fd` and exits. Called in the child right after clone3(), with all signals
+// blocked (they stay blocked until execve, so nothing interrupts setup).
+[[noreturn]] void run_child(const ExecPlan &plan, int report_fd);
+
+} // namespace rf::launch

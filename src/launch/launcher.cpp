@@ -1,0 +1,416 @@
+#include "launch/launcher.hpp"
+
+#include "audit/audit_log.hpp"
+#include "cgroup/cgroup.hpp"
+#include "cgroup/invocations.hpp"
+#include "cgroup/limits.hpp"
+#include "launch/credentials.hpp"
+#include "launch/environment.hpp"
+#include "launch/supervisor.hpp"
+#include "unit/exec_line.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <map>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace rf::launch {
+namespace {
+
+constexpr int kCapSysAdmin = 21;
+constexpr int kCapBpf = 39;
+
+Status check_privileges() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) < 0)
+    return Error::from_errno("Failed to read own capabilities");
+  std::uint64_t effective = data[0].effective | std::uint64_t{data[1].effective} << 32;
+  if (!(effective >> kCapSysAdmin & 1) || !(effective >> kCapBpf & 1))
+    return Error::msg("needs root (CAP_SYS_ADMIN and CAP_BPF) to create cgroups and load BPF "
+                      "programs");
+  return Ok{};
+}
+
+// Never run a service with less protection than its unit asks for.
+Status refuse_unenforced(const Policy &policy) {
+  if (!policy.unenforced.empty()) {
+    const auto &[key, origin] = policy.unenforced.front();
+    return Error::msg(origin.str() + ": " + key + "= is not enforced by ringfence; refusing to start");
+  }
+  if (policy.has_ip_filter() || policy.ip_accounting)
+    return Error::msg("IPAddressAllow=/IPAddressDeny=/IPAccounting= are not enforced yet; "
+                      "refusing to start");
+  if (policy.has_seccomp())
+    return Error::msg("SystemCallFilter= and the other seccomp directives are not enforced yet; "
+                      "refusing to start");
+  return Ok{};
+}
+
+Result<std::string> new_invocation_id() {
+  unsigned char bytes[16];
+  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes)
+    return Error::from_errno("Failed to get random bytes for the invocation id");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 15]);
+  }
+  return id;
+}
+
+int last_capability() {
+  UniqueFd fd(::open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC));
+  char text[16] = {};
+  if (fd && ::read(fd.get(), text, sizeof text - 1) > 0)
+    return std::atoi(text);
+  return CAP_LAST_CAP;
+}
+
+std::string basename_of(const std::string &path) {
+  std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// What the kernel will call the process after exec (TASK_COMM_LEN - 1 characters).
+std::string comm_of(const std::string &path) { return basename_of(path).substr(0, 15); }
+
+std::map<std::string, std::string> as_map(const std::vector<std::string> &env) {
+  std::map<std::string, std::string> map;
+  for (const std::string &entry : env) {
+    std::size_t eq = entry.find('=');
+    map[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return map;
+}
+
+std::vector<std::string> exec_candidates(const std::string &command,
+                                         const std::map<std::string, std::string> &env) {
+  if (command.find('/') != std::string::npos)
+    return {command};
+  std::vector<std::string> candidates;
+  auto path = env.find("PATH");
+  std::string search = path == env.end() ? kDefaultPath : path->second;
+  for (std::size_t at = 0; at <= search.size();) {
+    std::size_t end = search.find(':', at);
+    if (end == std::string::npos)
+      end = search.size();
+    std::string dir = search.substr(at, end - at);
+    if (dir.starts_with('/'))
+      candidates.push_back(dir + "/" + command);
+    at = end + 1;
+  }
+  return candidates;
+}
+
+std::vector<std::string> caller_environment() {
+  std::vector<std::string> env;
+  for (char **entry = environ; *entry; ++entry)
+    env.emplace_back(*entry);
+  return env;
+}
+
+bool exists(const std::string &path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+timespec realtime_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return now;
+}
+
+} // namespace
+
+std::uint64_t service_bounding_set(const Policy &policy, int last_cap) {
+  std::uint64_t all = last_cap >= 63 ? ~0ull : (1ull << (last_cap + 1)) - 1;
+  if (policy.capability_bounding_set)
+    return *policy.capability_bounding_set & all;
+  if (policy.has_filter())
+    return all & ~kSandboxEscapeCapabilities;
+  return all;
+}
+
+// One run: the objects it owns are members, so every exit path tears down the same way
+// (the cgroup guard kills and removes what is left).
+class Invocation {
+public:
+  Invocation(const Policy &policy, const LaunchOptions &options)
+      : policy_(policy), options_(options) {}
+  RunOutcome run();
+
+private:
+  Status prepare();
+  Status prepare_plans();
+  Status prepare_cgroup();
+  Status prepare_mounts();
+  RunOutcome supervise();
+  Result<int> run_command(std::size_t index, Supervisor &supervisor, RunOutcome &failure);
+  void stop_at(const char *stage) const;
+  void record_exit(const RunOutcome &outcome);
+
+  const Policy &policy_;
+  const LaunchOptions &options_;
+  std::string invocation_id_;
+  std::vector<ExecPlan> plans_;
+  std::string cgroup2_mount_;
+  std::optional<cgroup::CgroupDir> cgroup_;
+  std::optional<audit::AuditLog> audit_log_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  pid_t main_pid_ = 0;
+  std::string stage_ = "setup";
+};
+
+void Invocation::stop_at(const char *stage) const {
+  if (options_.stop_at == stage)
+    ::raise(SIGSTOP);
+}
+
+Status Invocation::prepare_plans() {
+  Result<std::optional<Account>> account = resolve_account(policy_);
+  if (!account)
+    return account.error();
+  Result<Credentials> credentials = resolve_credentials(policy_, *account);
+  if (!credentials)
+    return credentials.error();
+  EnvVars file_vars;
+  for (const EnvironmentFile &file : policy_.environment_files) {
+    Result<EnvVars> vars = read_environment_file(file);
+    if (!vars)
+      return vars.error();
+    file_vars.insert(file_vars.end(), vars->begin(), vars->end());
+  }
+  Passthrough passthrough = Passthrough::from(caller_environment(), ::getpid(), ::isatty(0) == 1);
+  std::vector<std::string> env = build_environment(
+      policy_, invocation_id_, *account ? &**account : nullptr, passthrough, file_vars);
+  std::map<std::string, std::string> env_map = as_map(env);
+
+  ExecPlan base;
+  base.envp = env;
+  for (std::size_t i = 0; i < env.size(); ++i)
+    if (env[i] == "LISTEN_PID=")
+      base.listen_pid_index = static_cast<int>(i);
+  base.listen_fds = passthrough.listen_fds ? std::stoi(*passthrough.listen_fds) : 0;
+  base.credentials = *credentials;
+  base.change_user = account->has_value();
+  base.last_cap = last_capability();
+  base.bounding_set = service_bounding_set(policy_, base.last_cap);
+  base.ambient = policy_.ambient_capabilities;
+  if (policy_.working_directory)
+    base.working_directory = *policy_.working_directory == "~" && *account
+                                 ? (*account)->home
+                                 : *policy_.working_directory;
+  base.working_directory_optional = policy_.working_directory_optional;
+  base.umask = policy_.umask.value_or(022);
+  base.supervisor = ::getpid();
+
+  for (const ExecCommand &command : policy_.exec_start) {
+    ExecPlan plan = base;
+    plan.argv = command.expand_environment ? unit::expand_argv(command.argv, env_map) : command.argv;
+    if (plan.argv.empty())
+      return Error::msg("ExecStart= expands to an empty command line");
+    plan.command = plan.argv[0];
+    plan.exec_candidates = exec_candidates(plan.command, env_map);
+    if (command.argv0)
+      plan.argv[0] = *command.argv0;
+    plans_.push_back(std::move(plan));
+  }
+  return Ok{};
+}
+
+Status Invocation::prepare_cgroup() {
+  Result<std::string> mount = cgroup::find_cgroup2_mount();
+  if (!mount)
+    return mount.error();
+  cgroup2_mount_ = *mount;
+  Result<cgroup::Parent> parent = cgroup::resolve_parent(cgroup2_mount_, options_.cgroup_parent);
+  if (!parent)
+    return parent.error();
+  // Every run reaps what runs whose supervisor was killed left behind.
+  if (auto reaped = cgroup::reap_stale_invocations(parent->path); !reaped && options_.verbose)
+    std::fprintf(stderr, "ringfence: %s: %s\n", policy_.unit_name.c_str(),
+                 reaped.error().message().c_str());
+
+  std::string name = cgroup::invocation_cgroup_name(policy_.unit_name, invocation_id_);
+  Result<cgroup::CgroupDir> dir = cgroup::CgroupDir::create(parent->path + "/" + name);
+  if (!dir)
+    return dir.error();
+  cgroup_.emplace(std::move(*dir));
+  Result<cgroup::SupervisorMark> self = cgroup::SupervisorMark::of_process(::getpid());
+  if (!self)
+    return self.error();
+  RF_TRY(cgroup::mark_invocation(*cgroup_, invocation_id_, *self));
+
+  Result<std::vector<cgroup::CgroupSetting>> settings =
+      cgroup::cgroup_settings(policy_.limits, cgroup::MachineTotals::current());
+  if (!settings)
+    return settings.error();
+  return cgroup::apply_settings(cgroup2_mount_, parent->path, cgroup_->fd(), *settings);
+}
+
+Status Invocation::prepare_mounts() {
+  MountPlan mounts;
+  mounts.own_cgroup = cgroup_->path();
+  Result<std::string> mountinfo = cgroup::read_mountinfo();
+  if (!mountinfo)
+    return mountinfo.error();
+  for (const cgroup::MountEntry &entry : cgroup::parse_mountinfo(*mountinfo)) {
+    if (entry.fstype == "cgroup2")
+      mounts.cgroup2_mounts.push_back(entry.mount_point);
+    else if (entry.fstype == "cgroup" || entry.fstype == "bpf")
+      mounts.read_only_mounts.push_back(entry.mount_point);
+  }
+  std::vector<std::string> paths = options_.protected_paths;
+  paths.push_back("/etc/ringfence");
+  if (audit_log_)
+    paths.push_back(audit_log_->path());
+  for (const std::string &path : paths)
+    if (exists(path))
+      mounts.read_only_paths.push_back(path);
+  for (ExecPlan &plan : plans_)
+    plan.mounts = mounts;
+  return Ok{};
+}
+
+Status Invocation::prepare() {
+  RF_TRY(check_privileges());
+  RF_TRY(refuse_unenforced(policy_));
+  Result<std::string> id = new_invocation_id();
+  if (!id)
+    return id.error();
+  invocation_id_ = *id;
+  RF_TRY(prepare_plans());
+  RF_TRY(prepare_cgroup());
+  stop_at("cgroup");
+  // Enforcers attach here, before the service process exists (IP filter, seccomp, audit).
+  stop_at("attached");
+  Result<audit::AuditLog> log = audit::AuditLog::open(options_.audit_log);
+  if (!log)
+    return log.error();
+  audit_log_.emplace(std::move(*log));
+  return prepare_mounts();
+}
+
+// Runs one ExecStart= command to its end. A setup failure fills `failure` and returns it as
+// an error-free status (the run is over either way).
+Result<int> Invocation::run_command(std::size_t index, Supervisor &supervisor,
+                                    RunOutcome &failure) {
+  const ExecPlan &plan = plans_[index];
+  Result<Spawned> spawned = spawn_into_cgroup(cgroup_->fd(), plan);
+  if (!spawned)
+    return spawned.error();
+  main_pid_ = spawned->pid;
+  stop_at("spawned");
+  std::optional<ChildReport> report = await_exec(*spawned);
+  if (report) {
+    static_cast<void>(supervisor.wait_for(spawned->pid));
+    stage_ = step_stage(report->step);
+    bool exec_step = report->step == SetupStep::exec;
+    failure.status = !exec_step ? 125 : report->err == ENOENT ? 127 : 126;
+    std::string what = exec_step ? "cannot execute '" + plan.command + "'"
+                                 : std::string(step_description(report->step)) + " failed";
+    failure.error = what + ": " + std::strerror(report->err);
+    return failure.status;
+  }
+  stage_ = "exec";
+  if (index == 0) {
+    std::string cgroup_path = cgroup_->path().substr(cgroup2_mount_.size());
+    static_cast<void>(audit_log_->append(audit::start_record(
+        {policy_.unit_name, invocation_id_}, realtime_now(), main_pid_,
+        comm_of(plan.exec_candidates.front()), plan.argv, cgroup_path)));
+  }
+  stop_at("running");
+  return supervisor.wait_for(spawned->pid);
+}
+
+RunOutcome Invocation::supervise() {
+  RunOutcome outcome;
+  Result<SignalRelay> relay = SignalRelay::install();
+  if (!relay)
+    return {125, relay.error().message()};
+  // Orphans of the service come to ringfence, which reaps them (and can wait for a
+  // Type=forking daemon).
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  Supervisor supervisor(*relay, cgroup_->fd());
+  for (std::size_t i = 0; i < plans_.size(); ++i) {
+    Result<int> status = run_command(i, supervisor, outcome);
+    if (!status)
+      return {125, status.error().message()};
+    if (!outcome.error.empty())
+      return outcome;
+    outcome.status = policy_.exec_start[i].ignore_failure ? 0 : *status;
+    if (policy_.type == ServiceType::forking && outcome.status == 0) {
+      std::vector<pid_t> left;
+      Result<std::string> procs = cgroup::read_cgroup_file(cgroup_->fd(), "cgroup.procs");
+      pid_t daemon = procs && !procs->empty() && procs->find('\n') == procs->size() - 1
+                         ? static_cast<pid_t>(std::stol(*procs))
+                         : 0;
+      Result<int> daemon_status = supervisor.wait_until_empty(daemon);
+      if (!daemon_status)
+        return {125, daemon_status.error().message()};
+      outcome.status = *daemon_status;
+    }
+    if (outcome.status != 0)
+      break;
+  }
+  return outcome;
+}
+
+void Invocation::record_exit(const RunOutcome &outcome) {
+  if (!audit_log_)
+    return;
+  auto elapsed = std::chrono::steady_clock::now() - started_;
+  audit::ExitFacts facts{
+      outcome.status,
+      static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()),
+      stage_};
+  std::string comm = plans_.empty() ? std::string() : comm_of(plans_.front().exec_candidates.front());
+  static_cast<void>(audit_log_->append(audit::exit_record(
+      {policy_.unit_name, invocation_id_}, realtime_now(), main_pid_, comm, facts)));
+}
+
+RunOutcome Invocation::run() {
+  RunOutcome outcome;
+  if (Status prepared = prepare(); !prepared)
+    outcome = {125, prepared.error().message()};
+  else
+    outcome = supervise();
+  if (cgroup_) {
+    // The run is over when the main process is: whatever it left behind goes with it.
+    Status killed = cgroup_->kill_all();
+    Status removed = cgroup_->remove();
+    if ((!killed || !removed) && outcome.error.empty())
+      outcome.error = (!killed ? killed : removed).error().message();
+  }
+  record_exit(outcome);
+  return outcome;
+}
+
+RunOutcome launch(const Policy &policy, const LaunchOptions &options) {
+  Invocation invocation(policy, options);
+  return invocation.run();
+}
+
+Result<std::vector<std::string>> collect_garbage(const std::string &cgroup_parent) {
+  Result<std::string> mount = cgroup::find_cgroup2_mount();
+  if (!mount)
+    return mount.error();
+  Result<cgroup::Parent> parent = cgroup::resolve_parent(*mount, cgroup_parent);
+  if (!parent)
+    return parent.error();
+  return cgroup::reap_stale_invocations(parent->path);
+}
+
+} // namespace rf::launch

@@ -1,0 +1,193 @@
+#include "launch/supervisor.hpp"
+
+#include "cgroup/cgroup.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <string_view>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace rf::launch {
+namespace {
+
+// What `kill -SIG ringfence` should do to the service. SIGCHLD is ours.
+constexpr int kRelayedSignals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+
+// Signals the terminal sends to its whole foreground process group, which the service
+// shares with ringfence: it already got them, relaying would deliver them twice.
+bool sent_by_terminal(int signal, int code) {
+  return code == SI_KERNEL && (signal == SIGINT || signal == SIGQUIT || signal == SIGWINCH ||
+                               signal == SIGHUP);
+}
+
+std::vector<pid_t> cgroup_processes(int cgroup_fd) {
+  std::vector<pid_t> pids;
+  Result<std::string> text = cgroup::read_cgroup_file(cgroup_fd, "cgroup.procs");
+  if (!text)
+    return pids;
+  for (std::size_t at = 0; at < text->size();) {
+    std::size_t end = text->find('\n', at);
+    if (end == std::string::npos)
+      end = text->size();
+    if (end > at)
+      pids.push_back(static_cast<pid_t>(std::stol(text->substr(at, end - at))));
+    at = end + 1;
+  }
+  return pids;
+}
+
+} // namespace
+
+Result<SignalRelay> SignalRelay::install() {
+  SignalRelay relay;
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  for (int signal : kRelayedSignals)
+    sigaddset(&mask, signal);
+  if (::sigprocmask(SIG_BLOCK, &mask, &relay.previous_) < 0)
+    return Error::from_errno("Failed to block signals");
+  relay.active_ = true;
+  relay.fd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!relay.fd_)
+    return Error::from_errno("Failed to create a signalfd");
+  return relay;
+}
+
+SignalRelay::SignalRelay(SignalRelay &&other) noexcept
+    : fd_(std::move(other.fd_)), previous_(other.previous_),
+      active_(std::exchange(other.active_, false)) {}
+
+SignalRelay::~SignalRelay() {
+  if (active_)
+    ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
+}
+
+Result<Spawned> spawn_into_cgroup(int cgroup_fd, const ExecPlan &plan) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) < 0)
+    return Error::from_errno("Failed to create the report pipe");
+  UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+
+  clone_args args{};
+  args.flags = CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0)
+    return Error::from_errno("Failed to create the service process (clone3)");
+  if (pid == 0) {
+    read_end.reset();
+    run_child(plan, write_end.get());
+  }
+  return Spawned{static_cast<pid_t>(pid), std::move(read_end)};
+}
+
+std::optional<ChildReport> await_exec(Spawned &spawned) {
+  ChildReport report{};
+  ssize_t n;
+  do
+    n = ::read(spawned.report.get(), &report, sizeof report);
+  while (n < 0 && errno == EINTR);
+  spawned.report.reset();
+  if (n == sizeof report)
+    return report;
+  return std::nullopt;
+}
+
+int run_status(int wait_status) {
+  if (WIFEXITED(wait_status))
+    return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status))
+    return 128 + WTERMSIG(wait_status);
+  return 125;
+}
+
+void Supervisor::reap_children() {
+  int status;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+    if (tracked_.count(pid))
+      exited_[pid] = run_status(status);
+}
+
+void Supervisor::relay(int signal, int code, pid_t target) const {
+  if (sent_by_terminal(signal, code))
+    return;
+  if (target > 0) {
+    ::kill(target, signal);
+    return;
+  }
+  for (pid_t pid : cgroup_processes(cgroup_fd_))
+    ::kill(pid, signal);
+}
+
+Status Supervisor::handle_signals(pid_t target) {
+  signalfd_siginfo info;
+  for (;;) {
+    ssize_t n = ::read(relay_.fd(), &info, sizeof info);
+    if (n < 0 && errno == EAGAIN)
+      return Ok{};
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n != sizeof info)
+      return Error::from_errno("Failed to read the signalfd");
+    if (info.ssi_signo == SIGCHLD)
+      reap_children();
+    else
+      relay(static_cast<int>(info.ssi_signo), info.ssi_code, target);
+  }
+}
+
+Result<int> Supervisor::wait_for(pid_t main) {
+  tracked_.insert(main);
+  reap_children(); // it may have exited before we got here
+  while (!exited_.count(main)) {
+    pollfd signals{relay_.fd(), POLLIN, 0};
+    if (::poll(&signals, 1, -1) < 0 && errno != EINTR)
+      return Error::from_errno("Failed to wait for the service");
+    RF_TRY(handle_signals(main));
+  }
+  int status = exited_[main];
+  exited_.erase(main);
+  tracked_.erase(main);
+  return status;
+}
+
+Result<int> Supervisor::wait_until_empty(pid_t daemon) {
+  UniqueFd events(::openat(cgroup_fd_, "cgroup.events", O_RDONLY | O_CLOEXEC));
+  if (!events)
+    return Error::from_errno("Failed to open cgroup.events");
+  if (daemon > 0)
+    tracked_.insert(daemon);
+  bool daemon_gone = false;
+  for (;;) {
+    reap_children();
+    if (daemon > 0 && !daemon_gone && exited_.count(daemon)) {
+      daemon_gone = true; // the service is over: its leftovers go too
+      RF_TRY(cgroup::write_cgroup_file(cgroup_fd_, "cgroup.kill", "1"));
+    }
+    // Read through the polled fd: reading it is what re-arms POLLPRI.
+    char text[256];
+    ssize_t n = ::pread(events.get(), text, sizeof text - 1, 0);
+    if (n < 0)
+      return Error::from_errno("Failed to read cgroup.events");
+    if (std::string_view(text, static_cast<std::size_t>(n)).find("populated 1") ==
+        std::string_view::npos)
+      break;
+    // cgroup.events signals a change of "populated" with POLLPRI.
+    pollfd fds[2] = {{relay_.fd(), POLLIN, 0}, {events.get(), POLLPRI, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR)
+      return Error::from_errno("Failed to wait for the service");
+    RF_TRY(handle_signals(daemon_gone ? 0 : daemon));
+  }
+  reap_children();
+  return daemon > 0 && exited_.count(daemon) ? exited_[daemon] : 0;
+}
+
+} // namespace rf::launch

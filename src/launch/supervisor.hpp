@@ -1,0 +1,75 @@
+// The supervisor's side of a run: creating the service process inside its cgroup, learning
+// whether its setup succeeded, relaying signals, and waiting for the end of the run.
+#pragma once
+
+#include "launch/child.hpp"
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+#include <csignal>
+#include <optional>
+#include <set>
+#include <sys/types.h>
+#include <unordered_map>
+
+namespace rf::launch {
+
+// Blocks SIGCHLD and the signals ringfence forwards, and delivers them through a signalfd
+// instead: no handlers, no races with waitpid. The previous mask is restored on
+// destruction. The child unblocks them just before execve.
+class SignalRelay {
+public:
+  static Result<SignalRelay> install();
+  SignalRelay(SignalRelay &&other) noexcept;
+  SignalRelay &operator=(SignalRelay &&) = delete;
+  ~SignalRelay();
+  int fd() const { return fd_.get(); }
+
+private:
+  SignalRelay() = default;
+  UniqueFd fd_;
+  sigset_t previous_{};
+  bool active_ = false;
+};
+
+// A service process that exists and runs its setup; `report` ends at its exec.
+struct Spawned {
+  pid_t pid = 0;
+  UniqueFd report; // read end of the child's close-on-exec report pipe
+};
+
+// clone3(CLONE_INTO_CGROUP): the process is born in the cgroup, so everything attached to
+// the cgroup applies from its first instruction.
+Result<Spawned> spawn_into_cgroup(int cgroup_fd, const ExecPlan &plan);
+
+// Blocks until the child has exec'd (nullopt) or reported the step that failed.
+std::optional<ChildReport> await_exec(Spawned &spawned);
+
+// Exit status as `run` reports it: the exit code, or 128 + the signal number.
+int run_status(int wait_status);
+
+class Supervisor {
+public:
+  Supervisor(const SignalRelay &relay, int cgroup_fd) : relay_(relay), cgroup_fd_(cgroup_fd) {}
+
+  // Until `main` exits: relays signals to it and reaps every other child (ringfence is a
+  // child subreaper, so orphans of the service come to it). Returns run_status().
+  Result<int> wait_for(pid_t main);
+
+  // Type=forking after a clean exit of the parent: until the cgroup is empty. `daemon`
+  // (0 if unknown) gets the signals; when it exits, the rest of the cgroup is killed.
+  // Returns the daemon's status, or 0 when it was unknown.
+  Result<int> wait_until_empty(pid_t daemon);
+
+private:
+  Status handle_signals(pid_t target);
+  void reap_children();
+  void relay(int signal, int code, pid_t target) const;
+
+  const SignalRelay &relay_;
+  int cgroup_fd_;
+  std::set<pid_t> tracked_;
+  std::unordered_map<pid_t, int> exited_; // tracked pid → run_status()
+};
+
+} // namespace rf::launch
