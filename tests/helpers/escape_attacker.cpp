@@ -89,6 +89,8 @@ int userns_attempt(int extra_flags, const std::string &target, std::string &chil
   if (child < 0)
     return errno;
   if (child == 0) {
+    close(ready[0]);
+    close(go[1]); // or the read below never sees the parent's close
     int err = 0;
     if (unshare(CLONE_NEWUSER | CLONE_NEWNS | extra_flags) < 0)
       err = errno;

@@ -439,9 +439,8 @@ std::string cap_mask_text(std::uint64_t mask) {
   return text;
 }
 
-std::uint64_t all_capabilities_mask() {
-  int last = std::stoi(read_file("/proc/sys/kernel/cap_last_cap"));
-  return last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
+std::uint64_t caller_bounding_set() {
+  return std::stoull(status_field(read_file("/proc/self/status"), "CapBnd"), nullptr, 16);
 }
 
 BpfObjectCounts count_bpf_objects() {

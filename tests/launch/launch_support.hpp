@@ -135,7 +135,9 @@ std::vector<std::string> audit_records(const std::string &log_path, const std::s
 bool is_invocation_id(const std::string &text); // 32 lowercase hex digits
 // The capability mask of the named bits, as /proc/PID/status prints it (16 hex digits).
 std::string cap_mask_text(std::uint64_t mask);
-std::uint64_t all_capabilities_mask(); // every capability this kernel knows
+// The caller's capability bounding set (this process's, which ringfence inherits): what a
+// service keeps when nothing reduces it. Not every capability: a container may lack some.
+std::uint64_t caller_bounding_set();
 
 // The number of BPF programs, maps and links in the system.
 struct BpfObjectCounts {

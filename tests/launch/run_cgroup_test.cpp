@@ -99,10 +99,9 @@ TEST(RunCgroup, ServiceSeesOnlyItsOwnCgroupSubtreeReadOnly) {
   // mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - FSTYPE SOURCE SUPEROPTS".
   // Read from outside, ROOT is the path of the cgroup the mount shows.
   std::string mount_point = cgroup2_mount();
-  bool found = false;
+  // Mounts stack: the one the service sees at the mount point is the last one listed.
+  std::vector<std::string> top;
   for (const std::string &entry : split_lines(read_file("/proc/" + pid + "/mountinfo"))) {
-    if (entry.find(" - cgroup2 ") == std::string::npos)
-      continue;
     std::vector<std::string> fields;
     std::size_t start = 0;
     while (start <= entry.size() && fields.size() < 6) {
@@ -110,14 +109,14 @@ TEST(RunCgroup, ServiceSeesOnlyItsOwnCgroupSubtreeReadOnly) {
       fields.push_back(entry.substr(start, end - start));
       start = end == std::string::npos ? entry.size() + 1 : end + 1;
     }
-    if (fields.size() < 6 || fields[4] != mount_point)
-      continue;
-    found = true;
-    EXPECT_EQ(fields[3], env.parent.relative() + "/view.service-" + invocation) << entry;
-    EXPECT_EQ(("," + fields[5] + ",").find(",ro,") != std::string::npos, true)
-        << "the cgroup mount must be read-only: " << entry;
+    if (fields.size() == 6 && fields[4] == mount_point)
+      top = fields;
   }
-  EXPECT_TRUE(found) << "no cgroup2 mount at " << mount_point << " in the service";
+  ASSERT_EQ(top.size(), 6u) << "no mount at " << mount_point << " in the service";
+  EXPECT_EQ(top[3], env.parent.relative() + "/view.service-" + invocation)
+      << "the mount must show the service's own cgroup, not the hierarchy";
+  EXPECT_NE(("," + top[5] + ",").find(",ro,"), std::string::npos)
+      << "the cgroup mount must be read-only: " << top[5];
   ringfence.signal(SIGTERM);
   EXPECT_EQ(ringfence.wait_exit(), 128 + SIGTERM);
 }
