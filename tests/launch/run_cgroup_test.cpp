@@ -204,6 +204,34 @@ TEST(RunGc, NothingToCollectIsSuccess) {
   EXPECT_EQ(result.status, 0) << result.err;
 }
 
+TEST(RunGc, CollectsRunWhosePidNowBelongsToAnotherProcess) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  // A run whose supervisor is gone and whose pid was reused: here by this test process,
+  // which started at another time than the recorded one. The start time tells them apart.
+  const std::string invocation = "0123456789abcdef0123456789abcdef";
+  std::string cgroup = env.parent.absolute() + "/reused.service-" + invocation;
+  ASSERT_EQ(::mkdir(env.parent.absolute().c_str(), 0755), 0) << std::strerror(errno);
+  ASSERT_EQ(::mkdir(cgroup.c_str(), 0755), 0) << std::strerror(errno);
+  std::string supervisor = std::to_string(getpid()) + " " +
+                           std::to_string(std::stoull(process_starttime(getpid())) + 1);
+  ASSERT_EQ(::setxattr(cgroup.c_str(), "trusted.invocation_id", invocation.data(),
+                       invocation.size(), 0),
+            0);
+  ASSERT_EQ(::setxattr(cgroup.c_str(), "trusted.ringfence.supervisor", supervisor.data(),
+                       supervisor.size(), 0),
+            0);
+  Background leftover({"/bin/sleep", "1000.778"}, {}, env.tmp / "leftover.out",
+                      env.tmp / "leftover.err");
+  write_file(cgroup + "/cgroup.procs", std::to_string(leftover.pid()), 0644);
+  ASSERT_EQ(cgroup_of(leftover.pid()), env.parent.relative() + "/reused.service-" + invocation);
+
+  CommandResult gc = env.gc();
+  EXPECT_EQ(gc.status, 0) << gc.err;
+  EXPECT_EQ(leftover.wait_exit(), 128 + SIGKILL) << "gc left the stale run's process";
+  EXPECT_TRUE(env.parent.children().empty()) << "gc left the stale run's cgroup";
+}
+
 TEST(RunGc, LiveRunIsLeftAlone) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;

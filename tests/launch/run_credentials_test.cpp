@@ -90,6 +90,17 @@ TEST(RunCredentials, UMaskSetsTheServiceUmask) {
   EXPECT_EQ(status_field(service_status(env, {"UMask=0077"}), "Umask"), "0077");
 }
 
+TEST(RunCredentials, DefaultUmaskIs0022WhateverTheCallersUmask) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  std::vector<std::string> argv = {"/bin/sh", "-c", "umask 077; exec \"$@\"", "sh"};
+  for (const std::string &word : env.run_argv({"--", "/bin/cat", "/proc/self/status"}))
+    argv.push_back(word);
+  CommandResult result = run_command(argv);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(status_field(result.out, "Umask"), "0022");
+}
+
 TEST(RunCredentials, CapabilityBoundingSetKeepsExactlyTheNamedCapabilities) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;

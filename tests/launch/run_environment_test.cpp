@@ -69,6 +69,19 @@ TEST(RunEnvironment, EnvironmentFileWinsOverEnvironment) {
   EXPECT_EQ(vars["ONLY_DIRECTIVE"], "yes");
 }
 
+TEST(RunEnvironment, ExecStartExpandsTheServicesVariables) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  // systemd: "$NAME" as a whole word, "${NAME}" anywhere, "$$" is a literal '$'; the values
+  // come from the service's environment, never the caller's.
+  std::string unit = env.write_unit(
+      "expand.service", "Environment=GREETING=hello \"TWO=a b\"\n"
+                        "ExecStart=/bin/echo ${GREETING}-x $TWO $$literal $CALLER_ONLY\n");
+  CommandResult result = env.run({unit}, {"CALLER_ONLY=leaked"});
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, "hello-x a b $literal\n");
+}
+
 TEST(RunEnvironment, NotifySocketPassesThrough) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;

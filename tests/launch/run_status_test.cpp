@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <sys/stat.h>
 
 namespace rf::test {
 namespace {
@@ -21,6 +22,17 @@ TEST(RunStatus, ServiceKilledBySignalGives128PlusSignal) {
   std::string script = env.write_script("self-term.sh", "kill -TERM $$\n");
   CommandResult result = env.run({"--", script});
   EXPECT_EQ(result.status, 128 + SIGTERM) << result.err;
+}
+
+TEST(RunStatus, ServiceKilledBySigkillGives137) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  std::string script = env.write_script("self-kill.sh", "kill -KILL $$\n");
+  CommandResult result = env.run({"--", script});
+  EXPECT_EQ(result.status, 128 + SIGKILL) << result.err;
+  auto exits = audit_records(env.audit_log, "exit");
+  ASSERT_EQ(exits.size(), 1u) << read_file(env.audit_log);
+  EXPECT_EQ(json_field(exits[0], "status"), std::to_string(128 + SIGKILL)) << exits[0];
 }
 
 TEST(RunStatus, CommandThatIsNotExecutableGives126) {
@@ -54,6 +66,31 @@ TEST(RunStatus, UnitExecStartStatusIsReturned) {
   std::string unit = env.write_unit("fails.service", "ExecStart=/bin/sh -c \"exit 9\"\n");
   CommandResult result = env.run({unit});
   EXPECT_EQ(result.status, 9) << result.err;
+}
+
+// Trust: a unit that someone other than root could have written is not run.
+TEST(RunTrust, GroupOrWorldWritableUnitFileIsRefused) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  std::string marker = env.tmp / "ran";
+  std::string unit = env.write_unit("writable.service", "ExecStart=/usr/bin/touch " + marker +
+                                                            "\n");
+  ::chmod(unit.c_str(), 0666);
+  CommandResult result = env.run({unit});
+  EXPECT_EQ(result.status, 125) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the untrusted unit ran";
+}
+
+TEST(RunTrust, UnitInAWorldWritableDirectoryIsRefused) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  std::string marker = env.tmp / "ran";
+  std::string unit = env.write_unit("in-open-dir.service", "ExecStart=/usr/bin/touch " +
+                                                               marker + "\n");
+  ::chmod((env.tmp / "units").c_str(), 0777);
+  CommandResult result = env.run({unit});
+  EXPECT_EQ(result.status, 125) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the untrusted unit ran";
 }
 
 TEST(RunAudit, StartRecordDescribesTheRun) {

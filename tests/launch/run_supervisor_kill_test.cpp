@@ -31,14 +31,16 @@ bool is_survivor(pid_t pid) {
 // The run of one test, stopped at `stage` and then SIGKILLed.
 class KilledSupervisor {
 public:
-  KilledSupervisor(const LaunchEnv &env, const std::string &stage)
+  // `properties` are -p KEY=VALUE words placed before the command.
+  KilledSupervisor(const LaunchEnv &env, const std::string &stage,
+                   std::vector<std::string> properties = {})
       : events_(env.tmp / "events"),
-        ringfence_(env.run_argv({"--", env.write_script(
+        ringfence_(with_command(env, properties, env.write_script(
                                            "victim.sh", std::string("sleep ") +
                                                             kSurvivorArgument + " &\n" +
                                                             "echo started >" + events_.path() +
                                                             "\nexec sleep " + kMainArgument +
-                                                            "\n")}),
+                                                            "\n")),
                    {"RINGFENCE_STOP_AT=" + stage}, env.tmp / "ringfence.out",
                    env.tmp / "ringfence.err") {
     stopped_ = wait_until([&] { return process_state(ringfence_.pid()) == 'T'; });
@@ -66,6 +68,14 @@ public:
   const std::string &invocation_dir() const { return invocation_dir_; }
 
 private:
+  static std::vector<std::string> with_command(const LaunchEnv &env,
+                                               std::vector<std::string> words,
+                                               const std::string &script) {
+    words.push_back("--");
+    words.push_back(script);
+    return env.run_argv(words);
+  }
+
   Fifo events_;
   Background ringfence_;
   bool stopped_ = false;
@@ -118,6 +128,23 @@ TEST_P(RunSupervisorKilled, NextRunWithTheSameParentCollectsTheStaleRun) {
   EXPECT_TRUE(env.parent.children().empty()) << "the next run left the stale cgroup";
   EXPECT_TRUE(wait_until([] { return pids_with_argument(kSurvivorArgument).empty(); }))
       << "the next run left the survivor running";
+}
+
+TEST(RunSupervisorKilledUnprivileged, MainProcessOfAnotherUserDiesWithItsSupervisor) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  // The parent-death signal is cleared by a change of user: it must be set after it.
+  // Let nobody reach the script and the fifo.
+  ::chmod(env.tmp.path().c_str(), 0711);
+  Fifo events(env.tmp / "events"); // the same fifo KilledSupervisor opens
+  ::chmod(events.path().c_str(), 0666);
+  KilledSupervisor run(env, "running",
+                       {"-p", "User=nobody", "-p", "AmbientCapabilities=CAP_NET_BIND_SERVICE"});
+  ASSERT_TRUE(run.stopped());
+  expect_only_contained_survivors(run);
+  CommandResult gc = env.gc();
+  EXPECT_EQ(gc.status, 0) << gc.err;
+  EXPECT_TRUE(env.parent.children().empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Stages, RunSupervisorKilled,
