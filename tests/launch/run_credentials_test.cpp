@@ -157,6 +157,17 @@ TEST(RunCredentials, UnknownUserIsRefusedWithOneLine) {
   EXPECT_NE(result.err.find("unknown-user"), std::string::npos) << result.err;
 }
 
+TEST(RunCredentials, DefaultWorkingDirectoryIsTheRootNotTheCallers) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  std::vector<std::string> argv = {"/bin/sh", "-c", "cd /usr && exec \"$@\"", "sh"};
+  for (const std::string &word : env.run_argv({"--", "/bin/pwd"}))
+    argv.push_back(word);
+  CommandResult result = run_command(argv);
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, "/\n");
+}
+
 TEST(RunCredentials, WorkingDirectoryIsTheServiceCwd) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;

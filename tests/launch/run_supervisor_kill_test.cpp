@@ -32,8 +32,10 @@ bool is_survivor(pid_t pid) {
 class KilledSupervisor {
 public:
   // `properties` are -p KEY=VALUE words placed before the command.
+  // With `reap` false the test leaves the killed supervisor a zombie, as a parent that is
+  // busy or gone (reparented to an init that does not reap) would.
   KilledSupervisor(const LaunchEnv &env, const std::string &stage,
-                   std::vector<std::string> properties = {})
+                   std::vector<std::string> properties = {}, bool reap = true)
       : events_(env.tmp / "events"),
         ringfence_(with_command(env, properties, env.write_script(
                                            "victim.sh", std::string("sleep ") +
@@ -60,7 +62,11 @@ public:
       invocation_dir_ = env.parent.absolute() + "/" + cgroups[0];
     }
     ringfence_.signal(SIGKILL);
-    EXPECT_EQ(ringfence_.wait_exit(), 128 + SIGKILL);
+    if (reap) {
+      EXPECT_EQ(ringfence_.wait_exit(), 128 + SIGKILL);
+    } else {
+      EXPECT_TRUE(wait_until([&] { return process_state(ringfence_.pid()) == 'Z'; }));
+    }
   }
 
   bool stopped() const { return stopped_; }
@@ -128,6 +134,22 @@ TEST_P(RunSupervisorKilled, NextRunWithTheSameParentCollectsTheStaleRun) {
   EXPECT_TRUE(env.parent.children().empty()) << "the next run left the stale cgroup";
   EXPECT_TRUE(wait_until([] { return pids_with_argument(kSurvivorArgument).empty(); }))
       << "the next run left the survivor running";
+}
+
+TEST(RunSupervisorKilledZombie, GcCollectsRunWhoseSupervisorIsAnUnreapedZombie) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  // A zombie keeps its pid and start time in /proc until reaped, but it supervises
+  // nothing: its run is as stale as one whose supervisor was reaped.
+  KilledSupervisor run(env, "running", {}, /*reap=*/false);
+  ASSERT_TRUE(run.stopped());
+  expect_only_contained_survivors(run);
+
+  CommandResult gc = env.gc();
+  EXPECT_EQ(gc.status, 0) << gc.err;
+  EXPECT_TRUE(env.parent.children().empty()) << "gc took the zombie supervisor for alive";
+  EXPECT_TRUE(wait_until([] { return pids_with_argument(kSurvivorArgument).empty(); }))
+      << "gc left the survivor running";
 }
 
 TEST(RunSupervisorKilledUnprivileged, MainProcessOfAnotherUserDiesWithItsSupervisor) {
