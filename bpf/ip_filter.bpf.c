@@ -1,28 +1,182 @@
 /*
- * cgroup IP filter for one sandboxed unit.
+ * IPAddressAllow= / IPAddressDeny= / IPAccounting= for every run under one cgroup parent.
  *
- * Foundation only: both programs pass every packet. The allow/deny LPM tries
- * and the cgroup/connect{4,6} and cgroup/sendmsg{4,6} hooks come later
- * (a cgroup_skb drop does not make connect() fail; connect4 does).
+ * One set of programs is attached (BPF_F_ALLOW_MULTI) to the parent of the runs' cgroups
+ * and serves them all: a run only writes its rules, keyed by its cgroup id, into the
+ * shared maps. Two layers read the same rules:
+ *   - cgroup/connect4|6 and cgroup/sendmsg4|6 refuse at the socket call, so connect() and
+ *     an unconnected UDP send fail at once with EPERM (a dropped SYN would hang connect()
+ *     for minutes in retransmissions);
+ *   - cgroup_skb/egress|ingress see every packet, raw and ICMP sockets included, and
+ *     count traffic.
+ * systemd's semantics: an allow match passes; else a deny match drops; else it passes.
  */
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
 
-#include "sandbox_abi.h"
+#include "ip_rules.bpf.h"
 
-/* cgroup_skb verdicts: 1 lets the packet through, 0 drops it. */
-#define SKB_PASS 1
+#define PASS 1
+#define REFUSE 0
+
+/* The cgroup level of the runs' cgroups (the parent's level + 1), set at load. */
+const volatile __u32 run_level = 1;
+/*
+ * Which build of these programs a set attached to a parent is (a hash of this object, set
+ * at load): user space reuses a set only if it matches. It lives in .rodata, which the
+ * programs use, so the kernel keeps it and lists it among their maps.
+ */
+const volatile __u64 build_id = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, __u64);
+	__type(value, struct sandbox_counters);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+} counters SEC(".maps");
+
+
+/*
+ * The run a socket belongs to: its ancestor at the runs' level. 0 means the socket is in
+ * the parent itself (a supervisor in a delegated subtree), which is not a run.
+ */
+static __always_inline const struct sandbox_policy *policy_of(__u64 cgroup)
+{
+	return bpf_map_lookup_elem(&policies, &cgroup);
+}
+
+/* ---- socket calls: refuse with EPERM ---- */
+
+static __always_inline int sock_addr_verdict4(__u32 addr)
+{
+	__u64 cgroup = bpf_get_current_ancestor_cgroup_id(run_level);
+	if (!cgroup)
+		return PASS;
+	const struct sandbox_policy *policy = policy_of(cgroup);
+	if (!policy)
+		return REFUSE;
+	if (!(policy->flags & SANDBOX_POLICY_FILTER))
+		return PASS;
+	return check4(cgroup, addr) == ALLOWED ? PASS : REFUSE;
+}
+
+static __always_inline int sock_addr_verdict6(const __u32 addr[4])
+{
+	__u64 cgroup = bpf_get_current_ancestor_cgroup_id(run_level);
+	if (!cgroup)
+		return PASS;
+	const struct sandbox_policy *policy = policy_of(cgroup);
+	if (!policy)
+		return REFUSE;
+	if (!(policy->flags & SANDBOX_POLICY_FILTER))
+		return PASS;
+	return check6(cgroup, addr) == ALLOWED ? PASS : REFUSE;
+}
+
+SEC("cgroup/connect4")
+int rf_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict4(ctx->user_ip4);
+}
+
+SEC("cgroup/sendmsg4")
+int rf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict4(ctx->user_ip4);
+}
+
+static __always_inline int sock_addr6(struct bpf_sock_addr *ctx)
+{
+	__u32 addr[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+	return sock_addr_verdict6(addr);
+}
+
+SEC("cgroup/connect6")
+int rf_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr6(ctx);
+}
+
+SEC("cgroup/sendmsg6")
+int rf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr6(ctx);
+}
+
+/* ---- packets: drop, and count ---- */
+
+static __always_inline int protocol_slot(__u8 protocol)
+{
+	switch (protocol) {
+	case IPPROTO_TCP: return SANDBOX_SLOT_TCP;
+	case IPPROTO_UDP: return SANDBOX_SLOT_UDP;
+	case IPPROTO_ICMP:
+	case 58 /* IPPROTO_ICMPV6 */: return SANDBOX_SLOT_ICMP;
+	default: return SANDBOX_SLOT_OTHER;
+	}
+}
+
+/* Atomic adds: a packet on the same CPU can interrupt another (softirq), and counts are exact. */
+static __always_inline void count(__u64 cgroup, int egress, int passed, __u32 len, __u8 protocol)
+{
+	struct sandbox_counters *c = bpf_map_lookup_elem(&counters, &cgroup);
+	if (!c)
+		return;
+	if (!passed) {
+		__sync_fetch_and_add(egress ? &c->dropped_egress_packets : &c->dropped_ingress_packets, 1);
+		return;
+	}
+	__sync_fetch_and_add(egress ? &c->egress_bytes : &c->ingress_bytes, len);
+	__sync_fetch_and_add(egress ? &c->egress_packets : &c->ingress_packets, 1);
+	int slot = protocol_slot(protocol);
+	__sync_fetch_and_add(&c->protocol_bytes[slot], len);
+	__sync_fetch_and_add(&c->protocol_packets[slot], 1);
+}
+
+/* Checks the packet's remote address: the destination on egress, the source on ingress. */
+static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
+{
+	__u64 cgroup = bpf_skb_ancestor_cgroup_id(skb, run_level);
+	if (!cgroup)
+		return PASS;
+	const struct sandbox_policy *policy = policy_of(cgroup);
+	if (!policy)
+		return REFUSE;
+
+	enum verdict verdict = ALLOWED;
+	__u8 protocol = 0;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		__u32 addr;
+		if (bpf_skb_load_bytes(skb, 9, &protocol, 1) < 0 ||
+		    bpf_skb_load_bytes(skb, egress ? 16 : 12, &addr, 4) < 0)
+			return REFUSE;
+		if (policy->flags & SANDBOX_POLICY_FILTER)
+			verdict = check4(cgroup, addr);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		__u32 addr[4];
+		if (bpf_skb_load_bytes(skb, 6, &protocol, 1) < 0 ||
+		    bpf_skb_load_bytes(skb, egress ? 24 : 8, addr, 16) < 0)
+			return REFUSE;
+		if (policy->flags & SANDBOX_POLICY_FILTER)
+			verdict = check6(cgroup, addr);
+	}
+	int passed = verdict == ALLOWED;
+	if (policy->flags & SANDBOX_POLICY_ACCOUNTING)
+		count(cgroup, egress, passed, skb->len, protocol);
+	return passed ? PASS : REFUSE;
+}
 
 SEC("cgroup_skb/egress")
-int sandbox_egress(struct __sk_buff *skb)
+int rf_egress(struct __sk_buff *skb)
 {
-	return SKB_PASS;
+	return filter_packet(skb, 1);
 }
 
 SEC("cgroup_skb/ingress")
-int sandbox_ingress(struct __sk_buff *skb)
+int rf_ingress(struct __sk_buff *skb)
 {
-	return SKB_PASS;
+	return filter_packet(skb, 0);
 }
 
 /* GPL-compatible, so GPL-only helpers (ring buffer, cgroup id) stay usable. */

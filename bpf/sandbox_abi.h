@@ -15,17 +15,66 @@
 #define SANDBOX_ADDR_LEN 16 /* room for an IPv6 address */
 
 /*
- * LPM trie keys: the kernel reads them as struct bpf_lpm_trie_key, a __u32
- * prefix length followed by the address bytes in network order.
+ * The IP rules of every run under one cgroup parent live in shared LPM tries, keyed by
+ * the run's cgroup id and then the address: the kernel reads a key as struct
+ * bpf_lpm_trie_key, a __u32 prefix length (in bits, counting the 64 bits of the cgroup
+ * id) followed by the data bytes. The cgroup id is always matched whole, so its byte
+ * order does not matter; the address is in network order.
  */
-struct ip4_lpm_key {
-	__u32 prefixlen;
+#define SANDBOX_CGROUP_BITS 64
+
+struct ip4_rule_key {
+	__u32 prefixlen; /* 64 + the IPv4 prefix length */
+	__u8 cgroup[8];	 /* the run's cgroup id, host order */
 	__u8 addr[4];
 };
 
-struct ip6_lpm_key {
-	__u32 prefixlen;
+struct ip6_rule_key {
+	__u32 prefixlen; /* 64 + the IPv6 prefix length */
+	__u8 cgroup[8];
 	__u8 addr[16];
+};
+
+/* sandbox_policy.flags */
+#define SANDBOX_POLICY_FILTER 1u     /* the rule tries apply (else: pass everything) */
+#define SANDBOX_POLICY_ACCOUNTING 2u /* count traffic in sandbox_counters */
+
+/*
+ * One entry per run, keyed by its cgroup id, written before the service exists. A
+ * socket in a run's cgroup without an entry is refused everything (fail closed).
+ *
+ * A socket passed in to a run (socket activation) was created outside its cgroup, so the
+ * cgroup programs never see it; it carries a locked socket filter instead, whose entry is
+ * keyed by SANDBOX_SOCKET_KEY(socket cookie) and names the run whose rules apply. Between
+ * runs that entry stays, with flags 0: the socket is back with its owner, and passes.
+ */
+struct sandbox_policy {
+	__u32 flags;
+	__u32 pad;
+	__u64 rules_cgroup; /* socket entries: the run whose rules apply; else unused */
+};
+
+#define SANDBOX_SOCKET_KEY(cookie) ((cookie) | (1ull << 63))
+
+/* Per-protocol slots of sandbox_counters. */
+enum sandbox_protocol_slot {
+	SANDBOX_SLOT_TCP = 0,
+	SANDBOX_SLOT_UDP = 1,
+	SANDBOX_SLOT_ICMP = 2, /* ICMP and ICMPv6 */
+	SANDBOX_SLOT_OTHER = 3,
+	SANDBOX_SLOTS = 4,
+};
+
+/* IPAccounting=: per run, per CPU; user space sums the CPUs. */
+struct sandbox_counters {
+	__u64 ingress_bytes;
+	__u64 ingress_packets;
+	__u64 egress_bytes;
+	__u64 egress_packets;
+	__u64 dropped_ingress_packets;
+	__u64 dropped_egress_packets;
+	__u64 protocol_bytes[SANDBOX_SLOTS];   /* allowed traffic, both directions */
+	__u64 protocol_packets[SANDBOX_SLOTS];
 };
 
 /* Values for sandbox_deny_event.kind: which hook refused the traffic. */
@@ -62,8 +111,10 @@ struct sandbox_deny_event {
 #define SANDBOX_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
-SANDBOX_ABI_ASSERT(sizeof(struct ip4_lpm_key) == 8, "ip4_lpm_key layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct ip6_lpm_key) == 20, "ip6_lpm_key layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct ip4_rule_key) == 16, "ip4_rule_key layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct ip6_rule_key) == 28, "ip6_rule_key layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 112, "sandbox_counters layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_deny_event) == 64, "sandbox_deny_event layout changed");
 
 #endif /* RINGFENCE_SANDBOX_ABI_H */

@@ -51,13 +51,33 @@ Status AuditLog::append(const std::string &record) {
   return Ok{};
 }
 
+// Days since 1970-01-01 → civil date (Howard Hinnant's algorithm). gmtime_r() would do, but
+// glibc loads the time zone on its first call, which costs a file read on every run.
+static void civil_from_days(long days, long &year, unsigned &month, unsigned &day) {
+  days += 719468;
+  long era = (days >= 0 ? days : days - 146096) / 146097;
+  auto doe = static_cast<unsigned>(days - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  day = doy - (153 * mp + 2) / 5 + 1;
+  month = mp < 10 ? mp + 3 : mp - 9;
+  year = static_cast<long>(yoe) + era * 400 + (month <= 2);
+}
+
 std::string format_time(const timespec &realtime) {
-  tm utc{};
-  ::gmtime_r(&realtime.tv_sec, &utc);
+  long seconds = realtime.tv_sec;
+  long days = seconds / 86400, in_day = seconds % 86400;
+  if (in_day < 0) {
+    in_day += 86400;
+    --days;
+  }
+  long year;
+  unsigned month, day;
+  civil_from_days(days, year, month, day);
   char text[80];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                realtime.tv_nsec / 1000);
+  std::snprintf(text, sizeof text, "%04ld-%02u-%02uT%02ld:%02ld:%02ld.%06ldZ", year, month, day,
+                in_day / 3600, in_day / 60 % 60, in_day % 60, realtime.tv_nsec / 1000);
   return text;
 }
 
@@ -81,6 +101,26 @@ std::string exit_record(const RunIdentity &run, const timespec &when, pid_t pid,
   w.key("status").value(facts.status);
   w.key("duration_ms").value(static_cast<unsigned long long>(facts.duration_ms));
   w.key("stage").value(facts.stage);
+  if (facts.ip) {
+    const netfilter::IpCounters &ip = *facts.ip;
+    w.key("ip_ingress_bytes").value(static_cast<unsigned long long>(ip.ingress_bytes));
+    w.key("ip_ingress_packets").value(static_cast<unsigned long long>(ip.ingress_packets));
+    w.key("ip_egress_bytes").value(static_cast<unsigned long long>(ip.egress_bytes));
+    w.key("ip_egress_packets").value(static_cast<unsigned long long>(ip.egress_packets));
+    w.key("ip_dropped_ingress_packets")
+        .value(static_cast<unsigned long long>(ip.dropped_ingress_packets));
+    w.key("ip_dropped_egress_packets")
+        .value(static_cast<unsigned long long>(ip.dropped_egress_packets));
+    static constexpr const char *kProtocols[] = {"tcp", "udp", "icmp", "other"};
+    w.key("ip_protocols").begin_object();
+    for (std::size_t i = 0; i < 4; ++i) {
+      w.key(kProtocols[i]).begin_object();
+      w.key("bytes").value(static_cast<unsigned long long>(ip.protocol_bytes[i]));
+      w.key("packets").value(static_cast<unsigned long long>(ip.protocol_packets[i]));
+      w.end_object();
+    }
+    w.end_object();
+  }
   return w.end_object().str();
 }
 

@@ -2,11 +2,13 @@
 // records"). This file holds the file sink and the records the launcher writes.
 #pragma once
 
+#include "netfilter/ip_counters.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -48,6 +50,7 @@ struct ExitFacts {
   int status = 0;
   std::uint64_t duration_ms = 0;
   std::string stage; // "exec" when the command ran, else the setup step that failed
+  std::optional<netfilter::IpCounters> ip; // with IPAccounting=yes
 };
 std::string exit_record(const RunIdentity &run, const timespec &when, pid_t pid,
                         const std::string &comm, const ExitFacts &facts);

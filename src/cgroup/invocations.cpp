@@ -58,8 +58,9 @@ bool is_stale(const std::string &path) {
   std::string mark = get_xattr(path, kSupervisorXattr);
   if (mark.empty())
     return older_than(path, kUnmarkedGrace);
+  // A mark ringfence did not write is someone else's cgroup: never reaped.
   Result<SupervisorMark> supervisor = SupervisorMark::parse(mark);
-  return !supervisor || !supervisor->alive();
+  return supervisor && !supervisor->alive();
 }
 
 } // namespace
@@ -85,6 +86,18 @@ Result<Parent> resolve_parent(const std::string &cgroup2_mount, const std::strin
   }
   RF_TRY(make_cgroup_path(parent.path));
   return parent;
+}
+
+Status leave_parent(const Parent &parent) {
+  if (!parent.delegated)
+    return Ok{};
+  std::string leaf = parent.path + "/supervisor";
+  if (::mkdir(leaf.c_str(), 0755) < 0 && errno != EEXIST)
+    return Error::from_errno("Failed to create cgroup '" + leaf + "'");
+  UniqueFd dir(::open(leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir)
+    return Error::from_errno("Failed to open cgroup '" + leaf + "'");
+  return write_cgroup_file(dir.get(), "cgroup.procs", std::to_string(::getpid()));
 }
 
 std::string invocation_cgroup_name(const std::string &unit, const std::string &invocation_id) {
@@ -152,6 +165,25 @@ Status mark_invocation(const CgroupDir &dir, const std::string &invocation_id,
       ::fsetxattr(dir.fd(), kSupervisorXattr, mark.data(), mark.size(), 0) < 0)
     return Error::from_errno("Failed to mark cgroup '" + dir.path() + "'");
   return Ok{};
+}
+
+Result<std::set<std::uint64_t>> invocation_ids(const std::string &parent) {
+  std::set<std::uint64_t> ids;
+  std::unique_ptr<DIR, int (*)(DIR *)> dir(::opendir(parent.c_str()), ::closedir);
+  if (!dir)
+    return Error::from_errno("Failed to open cgroup '" + parent + "'");
+  while (const dirent *entry = ::readdir(dir.get()))
+    if (entry->d_type == DT_DIR && is_invocation_cgroup_name(entry->d_name))
+      ids.insert(entry->d_ino); // a cgroup's id is its inode number
+  return ids;
+}
+
+int cgroup_level(const std::string &cgroup2_mount, const std::string &path) {
+  int level = 0;
+  for (std::size_t at = cgroup2_mount.size(); at < path.size(); ++at)
+    if (path[at] == '/' && at + 1 < path.size())
+      ++level;
+  return level;
 }
 
 Result<std::vector<std::string>> reap_stale_invocations(const std::string &parent) {

@@ -6,6 +6,7 @@
 #include "util/result.hpp"
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -29,6 +30,11 @@ struct Parent {
 };
 Result<Parent> resolve_parent(const std::string &cgroup2_mount, const std::string &requested);
 
+// In a delegated subtree the supervisor sits in the parent itself, and cgroup v2 lets a
+// cgroup with processes pass no controller on to its children ("no internal processes").
+// Moves the caller into the leaf "<parent>/supervisor" so that the parent can.
+Status leave_parent(const Parent &parent);
+
 // "<unit>-<invocation id>": what the cgroup of one run is called.
 std::string invocation_cgroup_name(const std::string &unit, const std::string &invocation_id);
 // Whether a directory name has that shape (a 32-hex-digit id after the last '-').
@@ -48,6 +54,12 @@ struct SupervisorMark {
 // Sets trusted.invocation_id (as systemd does) and trusted.ringfence.supervisor.
 Status mark_invocation(const CgroupDir &dir, const std::string &invocation_id,
                        const SupervisorMark &supervisor);
+
+// The cgroup ids of the invocation cgroups under `parent` now.
+Result<std::set<std::uint64_t>> invocation_ids(const std::string &parent);
+
+// The cgroup level of a cgroup directory below the mount: "/" is 0, "/ringfence" is 1.
+int cgroup_level(const std::string &cgroup2_mount, const std::string &path);
 
 // Kills and removes every invocation cgroup under `parent` whose supervisor is gone.
 // A cgroup without a mark is only taken once it is older than a few seconds (a run may be

@@ -32,8 +32,9 @@ void print_diagnostics(const Diagnostics &diags) {
 int run_command(const RunRequest &request, const UnitOptions &options) {
   bool adhoc = request.unit.empty();
   if (adhoc && request.args.empty()) {
-    std::fprintf(stderr, "ringfence: run: needs a UNIT, or a COMMAND after '--'\n");
-    return 125;
+    std::fprintf(stderr, "ringfence: run: needs a UNIT, or a COMMAND after '--'\n"
+                         "Try 'ringfence --help'.\n");
+    return 2;
   }
   std::string name = adhoc ? (options.unit_name.empty() ? adhoc_unit_name(request.args[0])
                                                         : options.unit_name)

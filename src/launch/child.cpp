@@ -3,6 +3,7 @@
 #include "util/unique_fd.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,12 +26,14 @@ namespace {
   ::_exit(125);
 }
 
-// Inherited signal dispositions survive execve; the service starts with the defaults.
-void reset_signal_handlers() {
+// execve resets handled signals to their default, but ignored ones stay ignored: the
+// service starts with the defaults.
+void reset_ignored_signals(const sigset_t &ignored) {
   struct sigaction action {};
   action.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig)
-    ::sigaction(sig, &action, nullptr); // fails harmlessly for SIGKILL, SIGSTOP, RT gaps
+    if (sigismember(&ignored, sig) == 1)
+      ::sigaction(sig, &action, nullptr);
 }
 
 // The caller's fds (other than stdio and socket-activation fds) must not reach the
@@ -61,11 +64,15 @@ bool enter_mount_namespace(const MountPlan &plan) {
     return false;
   // Clones of the service's cgroup subtree, all taken before the first one covers a
   // cgroup2 mount point (after that, the source path would resolve into the clone).
-  std::vector<UniqueFd> trees;
+  UniqueFd trees[MountPlan::kMaxCgroup2Mounts];
+  if (plan.cgroup2_mounts.size() > MountPlan::kMaxCgroup2Mounts) {
+    errno = E2BIG;
+    return false;
+  }
   for (std::size_t i = 0; i < plan.cgroup2_mounts.size(); ++i) {
-    trees.emplace_back(::open_tree(AT_FDCWD, plan.own_cgroup.c_str(),
-                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-    if (!trees.back())
+    trees[i].reset(::open_tree(AT_FDCWD, plan.own_cgroup.c_str(),
+                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!trees[i])
       return false;
   }
   for (std::size_t i = 0; i < plan.cgroup2_mounts.size(); ++i) {
@@ -125,36 +132,28 @@ bool raise_ambient(const ExecPlan &plan) {
   return true;
 }
 
-void write_decimal(std::string &out, long value) {
+void write_decimal(char *out, long value) {
   char digits[24];
   int n = 0;
   do
     digits[n++] = static_cast<char>('0' + value % 10);
   while ((value /= 10) > 0);
   while (n > 0)
-    out.push_back(digits[--n]);
+    *out++ = digits[--n];
+  *out = '\0';
 }
 
 // execve() each candidate in turn, as execvp() does: ENOENT moves on, EACCES is remembered
 // and moves on, any other error ends the search.
-[[noreturn]] void exec_command(const ExecPlan &plan, int report_fd) {
-  std::vector<std::string> env = plan.envp;
+[[noreturn]] void exec_command(const ExecPlan &plan, ExecArrays &arrays, int report_fd) {
   if (plan.listen_pid_index >= 0)
-    write_decimal(env[static_cast<std::size_t>(plan.listen_pid_index)], ::getpid());
-  std::vector<char *> argv, envp;
-  for (const std::string &arg : plan.argv)
-    argv.push_back(const_cast<char *>(arg.c_str()));
-  argv.push_back(nullptr);
-  for (std::string &entry : env)
-    envp.push_back(entry.data());
-  envp.push_back(nullptr);
-
+    write_decimal(arrays.listen_pid + std::strlen("LISTEN_PID="), ::getpid());
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   int err = ENOENT;
   for (const std::string &path : plan.exec_candidates) {
-    ::execve(path.c_str(), argv.data(), envp.data());
+    ::execve(path.c_str(), arrays.argv.data(), arrays.envp.data());
     if (errno == ENOENT || errno == ENOTDIR)
       continue;
     err = errno;
@@ -166,8 +165,20 @@ void write_decimal(std::string &out, long value) {
 
 } // namespace
 
+ExecArrays::ExecArrays(const ExecPlan &plan) {
+  for (const std::string &arg : plan.argv)
+    argv.push_back(const_cast<char *>(arg.c_str()));
+  argv.push_back(nullptr);
+  for (std::size_t i = 0; i < plan.envp.size(); ++i)
+    envp.push_back(static_cast<int>(i) == plan.listen_pid_index
+                       ? listen_pid
+                       : const_cast<char *>(plan.envp[i].c_str()));
+  envp.push_back(nullptr);
+}
+
 const char *step_description(SetupStep step) {
   switch (step) {
+  case SetupStep::file_descriptors: return "closing inherited file descriptors";
   case SetupStep::mount_namespace: return "mount namespace";
   case SetupStep::bounding_set: return "capability bounding set";
   case SetupStep::keep_caps: return "keep-caps";
@@ -187,6 +198,7 @@ const char *step_description(SetupStep step) {
 
 const char *step_stage(SetupStep step) {
   switch (step) {
+  case SetupStep::file_descriptors: return "file-descriptors";
   case SetupStep::mount_namespace: return "mount-namespace";
   case SetupStep::bounding_set: return "bounding-set";
   case SetupStep::keep_caps: return "keep-caps";
@@ -214,11 +226,11 @@ const char *step_stage(SetupStep step) {
 //  - chdir as the service's user, so directory permissions apply to it;
 //  - no_new_privs before seccomp (the kernel requires it without CAP_SYS_ADMIN), and
 //    seccomp last, so the filter needs to allow nothing but execve.
-void run_child(const ExecPlan &plan, int report_fd) {
-  reset_signal_handlers();
+void run_child(const ExecPlan &plan, ExecArrays &arrays, int report_fd) {
+  reset_ignored_signals(plan.ignored_signals);
   if (!hide_inherited_fds(plan.listen_fds))
-    fail(report_fd, SetupStep::mount_namespace);
-  if (!enter_mount_namespace(plan.mounts))
+    fail(report_fd, SetupStep::file_descriptors);
+  if (plan.private_mounts && !enter_mount_namespace(plan.mounts))
     fail(report_fd, SetupStep::mount_namespace);
   if (!drop_bounding_set(plan))
     fail(report_fd, SetupStep::bounding_set);
@@ -226,12 +238,14 @@ void run_child(const ExecPlan &plan, int report_fd) {
   if (keep_caps && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     fail(report_fd, SetupStep::keep_caps);
 
+  // Raw system calls: glibc's wrappers would try to apply them to every thread of the
+  // process, and this child shares the supervisor's memory.
   const Credentials &creds = plan.credentials;
-  if (::setgroups(creds.groups.size(), creds.groups.data()) < 0)
+  if (::syscall(SYS_setgroups, creds.groups.size(), creds.groups.data()) < 0)
     fail(report_fd, SetupStep::groups);
-  if (::setresgid(creds.gid, creds.gid, creds.gid) < 0)
+  if (::syscall(SYS_setresgid, creds.gid, creds.gid, creds.gid) < 0)
     fail(report_fd, SetupStep::gid);
-  if (plan.change_user && ::setresuid(creds.uid, creds.uid, creds.uid) < 0)
+  if (plan.change_user && ::syscall(SYS_setresuid, creds.uid, creds.uid, creds.uid) < 0)
     fail(report_fd, SetupStep::uid);
 
   // If the supervisor died before this point, the signal would never come.
@@ -242,13 +256,15 @@ void run_child(const ExecPlan &plan, int report_fd) {
 
   if (plan.ambient != 0 && !raise_ambient(plan))
     fail(report_fd, SetupStep::ambient_capabilities);
-  if (::chdir(plan.working_directory.c_str()) < 0 && !plan.working_directory_optional)
+  // '-' prefix: a missing directory is no error, and the service starts in "/".
+  if (::chdir(plan.working_directory.c_str()) < 0 &&
+      (!plan.working_directory_optional || ::chdir("/") < 0))
     fail(report_fd, SetupStep::working_directory);
   ::umask(plan.umask);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail(report_fd, SetupStep::no_new_privs);
   // seccomp: loaded here, last (the seccomp component).
-  exec_command(plan, report_fd);
+  exec_command(plan, arrays, report_fd);
 }
 
 } // namespace rf::launch

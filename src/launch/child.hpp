@@ -1,11 +1,11 @@
 // The service's process between clone3() and execve(): one fixed sequence of setup steps.
-// Everything it needs is prepared by the supervisor as plain data (ExecPlan): the child does
-// no lookups and parses nothing. (It may allocate: the supervisor is single-threaded, so
-// the child's copy of the heap is consistent.)
+// Everything it needs is prepared by the supervisor as plain data (ExecPlan, ExecArrays):
+// the child does no lookups, parses nothing and allocates nothing.
 #pragma once
 
 #include "launch/credentials.hpp"
 
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <sys/types.h>
@@ -15,6 +15,7 @@ namespace rf::launch {
 
 // The steps, in the order the child takes them. A failure report names one of these.
 enum class SetupStep : int {
+  file_descriptors,
   mount_namespace,
   bounding_set,
   keep_caps,
@@ -42,6 +43,7 @@ struct ChildReport {
 // The service's view of the file system: cgroupfs shows only its own cgroup and is
 // read-only; listed files and directories are read-only.
 struct MountPlan {
+  static constexpr std::size_t kMaxCgroup2Mounts = 8;
   std::vector<std::string> cgroup2_mounts; // each gets the service's cgroup bound over it
   std::string own_cgroup;                  // file-system path of the invocation cgroup
   std::vector<std::string> read_only_mounts; // mount points made read-only (cgroup v1, bpffs)
@@ -62,6 +64,9 @@ struct ExecPlan {
   std::uint64_t ambient = 0;
   int last_cap = 40;                   // /proc/sys/kernel/cap_last_cap
 
+  sigset_t ignored_signals{}; // SIG_IGN in the supervisor, inherited: reset for the service
+  bool private_mounts = true; // see needs_private_mounts() in launcher.cpp
+
   std::string working_directory = "/";
   bool working_directory_optional = false;
   mode_t umask = 022;
@@ -69,9 +74,23 @@ struct ExecPlan {
   pid_t supervisor = 0; // the child dies with it (PR_SET_PDEATHSIG)
 };
 
+// execve()'s arrays, built by the supervisor before clone3: the child shares its memory
+// (CLONE_VM) and must not allocate. Points into the plan's strings.
+struct ExecArrays {
+  explicit ExecArrays(const ExecPlan &plan);
+  ExecArrays(const ExecArrays &) = delete;
+  ExecArrays &operator=(const ExecArrays &) = delete;
+
+  std::vector<char *> argv, envp;
+  char listen_pid[32] = "LISTEN_PID="; // the child appends its pid
+};
+
 // Runs the setup steps and execs the command; on failure reports the step over
 // `report_fd` and exits. Called in the child right after clone3(), with all signals
-// blocked (they stay blocked until execve, so nothing interrupts setup).
-[[noreturn]] void run_child(const ExecPlan &plan, int report_fd);
+// blocked (they stay blocked until execve, so nothing interrupts setup). The child shares
+// the supervisor's memory (vfork-style, the supervisor waits): it writes nothing the
+// supervisor reads but `arrays.listen_pid`, allocates nothing, and uses raw system calls
+// where glibc would touch process-wide state (set*id broadcast to threads).
+[[noreturn]] void run_child(const ExecPlan &plan, ExecArrays &arrays, int report_fd);
 
 } // namespace rf::launch

@@ -7,9 +7,14 @@
 #include "launch/credentials.hpp"
 #include "launch/environment.hpp"
 #include "launch/supervisor.hpp"
+#include "netfilter/inherited_sockets.hpp"
+#include "netfilter/ip_filter.hpp"
 #include "unit/exec_line.hpp"
+#include "unit/loader.hpp"
 
 #include <cerrno>
+#include <charconv>
+#include <pwd.h>
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -47,9 +52,6 @@ Status refuse_unenforced(const Policy &policy) {
     const auto &[key, origin] = policy.unenforced.front();
     return Error::msg(origin.str() + ": " + key + "= is not enforced by ringfence; refusing to start");
   }
-  if (policy.has_ip_filter() || policy.ip_accounting)
-    return Error::msg("IPAddressAllow=/IPAddressDeny=/IPAccounting= are not enforced yet; "
-                      "refusing to start");
   if (policy.has_seccomp())
     return Error::msg("SystemCallFilter= and the other seccomp directives are not enforced yet; "
                       "refusing to start");
@@ -120,6 +122,26 @@ std::vector<std::string> caller_environment() {
   return env;
 }
 
+std::string home_of_root() {
+  const passwd *root = ::getpwuid(0);
+  return root && root->pw_dir ? root->pw_dir : "/root";
+}
+
+// Socket activation passes fds 3..3+N-1. They must be open now, before ringfence opens
+// fds of its own: a larger N would hand those (the cgroup, the audit log) to the service.
+Result<int> check_listen_fds(const std::string &text) {
+  constexpr int kMaxListenFds = 4096;
+  int count = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+  if (ec != std::errc() || end != text.data() + text.size() || count < 1 || count > kMaxListenFds)
+    return Error::msg("LISTEN_FDS=" + text + " is not a number of passed sockets (1.." +
+                      std::to_string(kMaxListenFds) + ")");
+  for (int fd = 3; fd < 3 + count; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0)
+      return Error::msg("LISTEN_FDS=" + text + ", but fd " + std::to_string(fd) + " is not open");
+  return count;
+}
+
 bool exists(const std::string &path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
@@ -137,10 +159,37 @@ std::uint64_t service_bounding_set(const Policy &policy, int last_cap) {
   std::uint64_t all = last_cap >= 63 ? ~0ull : (1ull << (last_cap + 1)) - 1;
   if (policy.capability_bounding_set)
     return *policy.capability_bounding_set & all;
-  if (policy.has_filter())
+  if (policy.has_confinement())
     return all & ~kSandboxEscapeCapabilities;
   return all;
 }
+
+namespace {
+
+// The private mounts (read-only cgroupfs showing only the service's own cgroup, read-only
+// ringfence files) stop a service that may write there but cannot undo mounts: root (or
+// ambient capabilities) without CAP_SYS_ADMIN. A root service that keeps CAP_SYS_ADMIN
+// could unmount them, and a plain user cannot write there anyway; for both they would only
+// cost time.
+bool needs_private_mounts(const ExecPlan &plan) {
+  bool privileged = !plan.change_user || plan.credentials.uid == 0 || plan.ambient != 0;
+  bool can_undo_mounts = plan.bounding_set >> kCapSysAdmin & 1;
+  return privileged && !can_undo_mounts;
+}
+
+// Signals the caller left ignored stay ignored across execve; the service gets defaults.
+sigset_t ignored_signals() {
+  sigset_t ignored;
+  sigemptyset(&ignored);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction action {};
+    if (::sigaction(sig, nullptr, &action) == 0 && action.sa_handler == SIG_IGN)
+      sigaddset(&ignored, sig);
+  }
+  return ignored;
+}
+
+} // namespace
 
 // One run: the objects it owns are members, so every exit path tears down the same way
 // (the cgroup guard kills and removes what is left).
@@ -155,17 +204,25 @@ private:
   Status prepare_plans();
   Status prepare_cgroup();
   Status prepare_mounts();
+  Status prepare_ip_filter();
   RunOutcome supervise();
   Result<int> run_command(std::size_t index, Supervisor &supervisor, RunOutcome &failure);
   void stop_at(const char *stage) const;
   void record_exit(const RunOutcome &outcome);
+  void read_ip_accounting();
 
   const Policy &policy_;
   const LaunchOptions &options_;
   std::string invocation_id_;
   std::vector<ExecPlan> plans_;
   std::string cgroup2_mount_;
+  std::vector<cgroup::MountEntry> mounts_; // /proc/self/mountinfo, read once
   std::optional<cgroup::CgroupDir> cgroup_;
+  std::string parent_path_;
+  bool reaped_stale_ = false;
+  std::optional<netfilter::RunFilter> ip_filter_;
+  std::optional<netfilter::InheritedSocketGuard> inherited_sockets_;
+  std::optional<netfilter::IpCounters> ip_totals_;
   std::optional<audit::AuditLog> audit_log_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   pid_t main_pid_ = 0;
@@ -201,19 +258,26 @@ Status Invocation::prepare_plans() {
   for (std::size_t i = 0; i < env.size(); ++i)
     if (env[i] == "LISTEN_PID=")
       base.listen_pid_index = static_cast<int>(i);
-  base.listen_fds = passthrough.listen_fds ? std::stoi(*passthrough.listen_fds) : 0;
+  if (passthrough.listen_fds) {
+    Result<int> count = check_listen_fds(*passthrough.listen_fds);
+    if (!count)
+      return count.error();
+    base.listen_fds = *count;
+  }
   base.credentials = *credentials;
   base.change_user = account->has_value();
   base.last_cap = last_capability();
   base.bounding_set = service_bounding_set(policy_, base.last_cap);
   base.ambient = policy_.ambient_capabilities;
-  if (policy_.working_directory)
-    base.working_directory = *policy_.working_directory == "~" && *account
-                                 ? (*account)->home
-                                 : *policy_.working_directory;
+  if (policy_.working_directory) // "~": the home of User=, or root's without it
+    base.working_directory = *policy_.working_directory != "~" ? *policy_.working_directory
+                             : *account                        ? (*account)->home
+                                                               : home_of_root();
   base.working_directory_optional = policy_.working_directory_optional;
   base.umask = policy_.umask.value_or(022);
   base.supervisor = ::getpid();
+  base.ignored_signals = ignored_signals();
+  base.private_mounts = needs_private_mounts(base);
 
   for (const ExecCommand &command : policy_.exec_start) {
     ExecPlan plan = base;
@@ -230,17 +294,24 @@ Status Invocation::prepare_plans() {
 }
 
 Status Invocation::prepare_cgroup() {
-  Result<std::string> mount = cgroup::find_cgroup2_mount();
+  Result<std::string> mountinfo = cgroup::read_mountinfo();
+  if (!mountinfo)
+    return mountinfo.error();
+  mounts_ = cgroup::parse_mountinfo(*mountinfo);
+  Result<std::string> mount = cgroup::find_cgroup2_mount(*mountinfo);
   if (!mount)
     return mount.error();
   cgroup2_mount_ = *mount;
   Result<cgroup::Parent> parent = cgroup::resolve_parent(cgroup2_mount_, options_.cgroup_parent);
   if (!parent)
     return parent.error();
+  parent_path_ = parent->path;
   // Every run reaps what runs whose supervisor was killed left behind.
-  if (auto reaped = cgroup::reap_stale_invocations(parent->path); !reaped && options_.verbose)
+  Result<std::vector<std::string>> reaped = cgroup::reap_stale_invocations(parent->path);
+  if (!reaped && options_.verbose)
     std::fprintf(stderr, "ringfence: %s: %s\n", policy_.unit_name.c_str(),
                  reaped.error().message().c_str());
+  reaped_stale_ = reaped && !reaped->empty();
 
   std::string name = cgroup::invocation_cgroup_name(policy_.unit_name, invocation_id_);
   Result<cgroup::CgroupDir> dir = cgroup::CgroupDir::create(parent->path + "/" + name);
@@ -252,20 +323,23 @@ Status Invocation::prepare_cgroup() {
     return self.error();
   RF_TRY(cgroup::mark_invocation(*cgroup_, invocation_id_, *self));
 
+  if (!policy_.limits.any())
+    return Ok{};
   Result<std::vector<cgroup::CgroupSetting>> settings =
       cgroup::cgroup_settings(policy_.limits, cgroup::MachineTotals::current());
   if (!settings)
     return settings.error();
+  if (!settings->empty())
+    RF_TRY(cgroup::leave_parent(*parent));
   return cgroup::apply_settings(cgroup2_mount_, parent->path, cgroup_->fd(), *settings);
 }
 
 Status Invocation::prepare_mounts() {
+  if (!plans_.empty() && !plans_.front().private_mounts)
+    return Ok{};
   MountPlan mounts;
   mounts.own_cgroup = cgroup_->path();
-  Result<std::string> mountinfo = cgroup::read_mountinfo();
-  if (!mountinfo)
-    return mountinfo.error();
-  for (const cgroup::MountEntry &entry : cgroup::parse_mountinfo(*mountinfo)) {
+  for (const cgroup::MountEntry &entry : mounts_) {
     if (entry.fstype == "cgroup2")
       mounts.cgroup2_mounts.push_back(entry.mount_point);
     else if (entry.fstype == "cgroup" || entry.fstype == "bpf")
@@ -273,6 +347,10 @@ Status Invocation::prepare_mounts() {
   }
   std::vector<std::string> paths = options_.protected_paths;
   paths.push_back("/etc/ringfence");
+  // Every directory a later run reads units, drop-ins or fragments from.
+  unit::SearchPaths search = unit::SearchPaths::from_environment();
+  paths.insert(paths.end(), search.units.begin(), search.units.end());
+  paths.insert(paths.end(), search.policies.begin(), search.policies.end());
   if (audit_log_)
     paths.push_back(audit_log_->path());
   for (const std::string &path : paths)
@@ -280,6 +358,59 @@ Status Invocation::prepare_mounts() {
       mounts.read_only_paths.push_back(path);
   for (ExecPlan &plan : plans_)
     plan.mounts = mounts;
+  return Ok{};
+}
+
+// The IP filter programs sit on the parent and serve every run below it; this run adds its
+// entry under the parent's lock. A run without IP directives only needs an entry when a set
+// is attached already (without one its service would be refused all traffic).
+Status Invocation::prepare_ip_filter() {
+  bool wanted = policy_.has_ip_filter() || policy_.ip_accounting;
+  UniqueFd parent(::open(parent_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent)
+    return Error::from_errno("Failed to open cgroup '" + parent_path_ + "'");
+  Result<netfilter::ParentLock> lock = netfilter::ParentLock::acquire(parent.get());
+  if (!lock)
+    return lock.error();
+  Result<std::set<std::uint64_t>> runs = cgroup::invocation_ids(parent_path_);
+  if (!runs)
+    return runs.error();
+  Result<std::optional<netfilter::ParentFilter>> existing =
+      netfilter::ParentFilter::find(parent.get());
+  if (!existing)
+    return existing.error().wrap("IP filter");
+  if (!wanted && !*existing)
+    return Ok{};
+  bool fresh = !*existing;
+  std::optional<netfilter::ParentFilter> filter = std::move(*existing);
+  if (wanted) {
+    Result<netfilter::ParentFilter> attached = netfilter::ParentFilter::attach(
+        parent.get(), cgroup::cgroup_level(cgroup2_mount_, parent_path_) + 1, runs->size() > 1);
+    if (!attached)
+      return attached.error().wrap("IP filter");
+    filter.emplace(std::move(*attached));
+  }
+  if (fresh) // runs that started before the set existed pass everything, as they did
+    for (std::uint64_t run : *runs)
+      if (run != cgroup_->id())
+        RF_TRY(filter->admit(run));
+  if (reaped_stale_) // entries of runs whose supervisor was killed
+    RF_TRY(filter->sweep(*runs));
+  Result<netfilter::RunFilter> installed = filter->install(cgroup_->id(), policy_);
+  if (!installed)
+    return installed.error().wrap("IP filter");
+  ip_filter_.emplace(std::move(*installed));
+  if (policy_.has_ip_filter()) {
+    std::vector<netfilter::InheritedSocket> sockets =
+        netfilter::inherited_ip_sockets(plans_.front().listen_fds);
+    if (!sockets.empty()) {
+      Result<netfilter::InheritedSocketGuard> covered = netfilter::cover_inherited_sockets(
+          *filter, cgroup_->id(), sockets, policy_.allow_unfiltered_inherited_sockets);
+      if (!covered)
+        return covered.error().wrap("IP filter");
+      inherited_sockets_.emplace(std::move(*covered));
+    }
+  }
   return Ok{};
 }
 
@@ -293,7 +424,8 @@ Status Invocation::prepare() {
   RF_TRY(prepare_plans());
   RF_TRY(prepare_cgroup());
   stop_at("cgroup");
-  // Enforcers attach here, before the service process exists (IP filter, seccomp, audit).
+  // Enforcers attach here, before the service process exists.
+  RF_TRY(prepare_ip_filter());
   stop_at("attached");
   Result<audit::AuditLog> log = audit::AuditLog::open(options_.audit_log);
   if (!log)
@@ -330,6 +462,10 @@ Result<int> Invocation::run_command(std::size_t index, Supervisor &supervisor,
         {policy_.unit_name, invocation_id_}, realtime_now(), main_pid_,
         comm_of(plan.exec_candidates.front()), plan.argv, cgroup_path)));
   }
+  if (options_.verbose && index == 0)
+    std::fprintf(stderr, "ringfence: %s: started pid %d in cgroup %s (invocation %s)\n",
+                 policy_.unit_name.c_str(), main_pid_, cgroup_->path().c_str(),
+                 invocation_id_.c_str());
   stop_at("running");
   return supervisor.wait_for(spawned->pid);
 }
@@ -367,6 +503,27 @@ RunOutcome Invocation::supervise() {
   return outcome;
 }
 
+// After the kill: no packet of the run is in flight any more.
+void Invocation::read_ip_accounting() {
+  if (!ip_filter_ || !policy_.ip_accounting || stage_ != "exec")
+    return;
+  Result<netfilter::IpCounters> totals = ip_filter_->counters();
+  if (!totals)
+    return;
+  ip_totals_ = *totals;
+  if (options_.verbose)
+    std::fprintf(stderr,
+                 "ringfence: %s: IP traffic: ingress %llu bytes in %llu packets, egress %llu "
+                 "bytes in %llu packets; dropped %llu ingress, %llu egress packets\n",
+                 policy_.unit_name.c_str(),
+                 static_cast<unsigned long long>(totals->ingress_bytes),
+                 static_cast<unsigned long long>(totals->ingress_packets),
+                 static_cast<unsigned long long>(totals->egress_bytes),
+                 static_cast<unsigned long long>(totals->egress_packets),
+                 static_cast<unsigned long long>(totals->dropped_ingress_packets),
+                 static_cast<unsigned long long>(totals->dropped_egress_packets));
+}
+
 void Invocation::record_exit(const RunOutcome &outcome) {
   if (!audit_log_)
     return;
@@ -375,7 +532,7 @@ void Invocation::record_exit(const RunOutcome &outcome) {
       outcome.status,
       static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()),
-      stage_};
+      stage_, ip_totals_};
   std::string comm = plans_.empty() ? std::string() : comm_of(plans_.front().exec_candidates.front());
   static_cast<void>(audit_log_->append(audit::exit_record(
       {policy_.unit_name, invocation_id_}, realtime_now(), main_pid_, comm, facts)));
@@ -390,6 +547,7 @@ RunOutcome Invocation::run() {
   if (cgroup_) {
     // The run is over when the main process is: whatever it left behind goes with it.
     Status killed = cgroup_->kill_all();
+    read_ip_accounting();
     Status removed = cgroup_->remove();
     if ((!killed || !removed) && outcome.error.empty())
       outcome.error = (!killed ? killed : removed).error().message();
@@ -410,7 +568,27 @@ Result<std::vector<std::string>> collect_garbage(const std::string &cgroup_paren
   Result<cgroup::Parent> parent = cgroup::resolve_parent(*mount, cgroup_parent);
   if (!parent)
     return parent.error();
-  return cgroup::reap_stale_invocations(parent->path);
+  Result<std::vector<std::string>> reaped = cgroup::reap_stale_invocations(parent->path);
+  if (!reaped)
+    return reaped.error();
+  // The IP rules of the reaped runs (their supervisors could not remove them).
+  UniqueFd parent_fd(::open(parent->path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent_fd)
+    return Error::from_errno("Failed to open cgroup '" + parent->path + "'");
+  Result<netfilter::ParentLock> lock = netfilter::ParentLock::acquire(parent_fd.get());
+  if (!lock)
+    return lock.error();
+  Result<std::optional<netfilter::ParentFilter>> filter =
+      netfilter::ParentFilter::find(parent_fd.get());
+  if (!filter)
+    return filter.error();
+  if (*filter) {
+    Result<std::set<std::uint64_t>> live = cgroup::invocation_ids(parent->path);
+    if (!live)
+      return live.error();
+    RF_TRY((*filter)->sweep(*live));
+  }
+  return reaped;
 }
 
 } // namespace rf::launch

@@ -31,7 +31,7 @@ RunOutcome launch(const Policy &policy, const LaunchOptions &options);
 Result<std::vector<std::string>> collect_garbage(const std::string &cgroup_parent);
 
 // The bounding set the service gets: CapabilityBoundingSet= if set, else everything but
-// kSandboxEscapeCapabilities when a filter is configured, else everything.
+// kSandboxEscapeCapabilities when a filter or limit is configured, else everything.
 std::uint64_t service_bounding_set(const Policy &policy, int last_cap);
 
 } // namespace rf::launch

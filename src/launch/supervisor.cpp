@@ -6,11 +6,16 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <string_view>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef __x86_64__
+#error "clone3_with_entry() below is written for x86-64"
+#endif
 
 namespace rf::launch {
 namespace {
@@ -68,23 +73,87 @@ SignalRelay::~SignalRelay() {
     ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
 }
 
+namespace {
+
+struct ChildStart {
+  const ExecPlan *plan;
+  ExecArrays *arrays;
+  int report_fd;
+};
+
+[[noreturn]] void child_entry(void *start) {
+  auto *s = static_cast<ChildStart *>(start);
+  run_child(*s->plan, *s->arrays, s->report_fd);
+}
+
+// A stack for the child, which shares the supervisor's memory until it execs.
+class ChildStack {
+public:
+  static constexpr std::size_t kSize = 256 * 1024;
+  ChildStack()
+      : base_(::mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) {}
+  ~ChildStack() {
+    if (base_ != MAP_FAILED)
+      ::munmap(base_, kSize);
+  }
+  ChildStack(const ChildStack &) = delete;
+  ChildStack &operator=(const ChildStack &) = delete;
+  bool ok() const { return base_ != MAP_FAILED; }
+  std::uint64_t base() const { return reinterpret_cast<std::uint64_t>(base_); }
+
+private:
+  void *base_;
+};
+
+// clone3() whose child calls entry(arg) on the stack given in `args` and never returns.
+// glibc has no clone3 wrapper, and with CLONE_VM the child cannot return through the C++
+// frames of a syscall() call, so the child's first instructions are written out here.
+long clone3_with_entry(clone_args *args, void (*entry)(void *), void *arg) {
+  register long rax __asm__("rax") = SYS_clone3;
+  register clone_args *rdi __asm__("rdi") = args;
+  register long rsi __asm__("rsi") = sizeof *args;
+  register void (*r12)(void *) __asm__("r12") = entry; // kept across syscall
+  register void *r13 __asm__("r13") = arg;
+  __asm__ volatile("syscall\n\t"
+                   "test %%rax, %%rax\n\t"
+                   "jnz 1f\n\t"
+                   "xor %%ebp, %%ebp\n\t" // the child: outermost frame, on its new stack
+                   "mov %%r13, %%rdi\n\t"
+                   "call *%%r12\n\t"
+                   "ud2\n" // entry() does not return
+                   "1:\n\t"
+                   : "+r"(rax)
+                   : "r"(rdi), "r"(rsi), "r"(r12), "r"(r13)
+                   : "rcx", "r11", "memory", "cc");
+  return rax;
+}
+
+} // namespace
+
+// CLONE_VM | CLONE_VFORK, as posix_spawn(): the child does not copy the supervisor's page
+// tables, and the supervisor resumes when the child has exec'd or failed. That is most of
+// the launch cost (docs/benchmarks.md).
 Result<Spawned> spawn_into_cgroup(int cgroup_fd, const ExecPlan &plan) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) < 0)
     return Error::from_errno("Failed to create the report pipe");
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  ChildStack stack;
+  if (!stack.ok())
+    return Error::from_errno("Failed to allocate the child's stack");
+  ExecArrays arrays(plan);
+  ChildStart start{&plan, &arrays, write_end.get()};
 
   clone_args args{};
-  args.flags = CLONE_INTO_CGROUP;
+  args.flags = CLONE_INTO_CGROUP | CLONE_VM | CLONE_VFORK;
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
-  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  args.stack = stack.base();
+  args.stack_size = ChildStack::kSize;
+  long pid = clone3_with_entry(&args, child_entry, &start);
   if (pid < 0)
-    return Error::from_errno("Failed to create the service process (clone3)");
-  if (pid == 0) {
-    read_end.reset();
-    run_child(plan, write_end.get());
-  }
+    return Error::from_errno("Failed to create the service process (clone3)", static_cast<int>(-pid));
   return Spawned{static_cast<pid_t>(pid), std::move(read_end)};
 }
 

@@ -1,89 +1,380 @@
 #include "netfilter/ip_filter.hpp"
 
 #include "netfilter/ip_filter_skel.hpp"
+#include "sandbox_abi.h"
+#include "util/bpf_handles.hpp"
 
 #include <bpf/bpf.h>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <string_view>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <unistd.h>
-#include <utility>
 
 namespace rf::netfilter {
 namespace {
 
-// libbpf prints load and verifier failures to stderr by default. Library code
-// returns errors and lets the edge report them, so libbpf speaks only when
-// asked to. The setting is process-wide; installing it again is harmless.
+// libbpf prints load and verifier failures to stderr by default. Library code returns
+// errors and lets the edge report them, so libbpf speaks only when asked to.
 int print_libbpf_when_debugging(enum libbpf_print_level, const char *format, va_list args) {
   if (std::getenv("RINGFENCE_DEBUG") == nullptr)
     return 0;
   return std::vfprintf(stderr, format, args);
 }
 
-bpf_attach_type attach_type(Direction direction) {
-  return direction == Direction::egress ? BPF_CGROUP_INET_EGRESS : BPF_CGROUP_INET_INGRESS;
+struct ProgramSlot {
+  const char *name; // as the kernel reports it (15 characters at most)
+  bpf_attach_type type;
+};
+
+// Attach order: egress last, so that a set whose egress program is attached is whole.
+constexpr ProgramSlot kPrograms[] = {
+    {"rf_connect4", BPF_CGROUP_INET4_CONNECT}, {"rf_connect6", BPF_CGROUP_INET6_CONNECT},
+    {"rf_sendmsg4", BPF_CGROUP_UDP4_SENDMSG},  {"rf_sendmsg6", BPF_CGROUP_UDP6_SENDMSG},
+    {"rf_ingress", BPF_CGROUP_INET_INGRESS},   {"rf_egress", BPF_CGROUP_INET_EGRESS},
+};
+
+bpf_program *program_of(ip_filter &skel, bpf_attach_type type) {
+  switch (type) {
+  case BPF_CGROUP_INET4_CONNECT: return skel.progs.rf_connect4;
+  case BPF_CGROUP_INET6_CONNECT: return skel.progs.rf_connect6;
+  case BPF_CGROUP_UDP4_SENDMSG: return skel.progs.rf_sendmsg4;
+  case BPF_CGROUP_UDP6_SENDMSG: return skel.progs.rf_sendmsg6;
+  case BPF_CGROUP_INET_INGRESS: return skel.progs.rf_ingress;
+  default: return skel.progs.rf_egress;
+  }
 }
 
-const char *direction_name(Direction direction) {
-  return direction == Direction::egress ? "egress" : "ingress";
+// An attached program of ours and the maps it uses, found through the kernel's ids.
+struct FoundProgram {
+  UniqueFd program;
+  std::uint32_t id = 0;
+  std::uint64_t build = 0; // build_id in its .rodata
+  FilterMaps maps;
+};
+
+Result<std::vector<std::uint32_t>> attached_ids(int parent_fd, bpf_attach_type type) {
+  std::vector<std::uint32_t> ids(64);
+  std::uint32_t count = static_cast<std::uint32_t>(ids.size()), flags = 0;
+  if (int err = bpf_prog_query(parent_fd, type, 0, &flags, ids.data(), &count); err < 0)
+    return Error::from_errno("Failed to query the BPF programs of the cgroup parent", -err);
+  ids.resize(count);
+  return ids;
 }
 
-// Error messages name the cgroup, but callers hold only its fd.
-std::string describe_fd(int fd) {
-  char target[4096];
-  std::string link = "/proc/self/fd/" + std::to_string(fd);
-  ssize_t n = ::readlink(link.c_str(), target, sizeof target);
-  if (n <= 0)
-    return "fd " + std::to_string(fd);
-  return "'" + std::string(target, static_cast<std::size_t>(n)) + "'";
+UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
+  if (name == "allow4") return &maps.allow4;
+  if (name == "deny4") return &maps.deny4;
+  if (name == "allow6") return &maps.allow6;
+  if (name == "deny6") return &maps.deny6;
+  if (name == "policies") return &maps.policies;
+  if (name == "counters") return &maps.counters;
+  return nullptr;
 }
 
-// "Failed to attach ip_filter egress program to cgroup '/sys/fs/cgroup/x'"
-std::string failure(const char *verb, Direction direction, const char *preposition, int cgroup_fd) {
-  return std::string("Failed to ") + verb + " ip_filter " + direction_name(direction) +
-         " program " + preposition + " cgroup " + describe_fd(cgroup_fd);
+// Our program with this id, or nullopt for someone else's (or one that went away).
+std::optional<FoundProgram> inspect(std::uint32_t id) {
+  FoundProgram found;
+  found.id = id;
+  found.program.reset(bpf_prog_get_fd_by_id(id));
+  if (!found.program)
+    return std::nullopt;
+  std::uint32_t map_ids[16];
+  bpf_prog_info info{};
+  info.nr_map_ids = 16;
+  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids);
+  std::uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(found.program.get(), &info, &length) < 0 ||
+      std::string_view(info.name).substr(0, 3) != "rf_")
+    return std::nullopt;
+  for (std::uint32_t i = 0; i < std::min<std::uint32_t>(info.nr_map_ids, 16); ++i) {
+    UniqueFd map(bpf_map_get_fd_by_id(map_ids[i]));
+    bpf_map_info map_info{};
+    std::uint32_t map_length = sizeof map_info;
+    if (!map || bpf_obj_get_info_by_fd(map.get(), &map_info, &map_length) < 0)
+      continue;
+    std::string_view name(map_info.name);
+    if (name.ends_with(".rodata") && map_info.value_size == sizeof(ip_filter::ip_filter__rodata)) {
+      std::uint32_t zero = 0;
+      ip_filter::ip_filter__rodata rodata{};
+      if (bpf_map_lookup_elem(map.get(), &zero, &rodata) == 0)
+        found.build = rodata.build_id;
+    } else if (UniqueFd *slot = map_slot(found.maps, name)) {
+      *slot = std::move(map);
+    }
+  }
+  return found;
+}
+
+bool complete(const FilterMaps &m) {
+  return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters;
+}
+
+Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type type) {
+  Result<std::vector<std::uint32_t>> ids = attached_ids(parent_fd, type);
+  if (!ids)
+    return ids.error();
+  std::vector<FoundProgram> found;
+  for (std::uint32_t id : *ids)
+    if (std::optional<FoundProgram> program = inspect(id))
+      found.push_back(std::move(*program));
+  return found;
+}
+
+// Detaches every rf_* program of another build from the parent.
+Status detach_other_builds(int parent_fd, bool runs_alive) {
+  for (const ProgramSlot &slot : kPrograms) {
+    Result<std::vector<FoundProgram>> found = ours_attached(parent_fd, slot.type);
+    if (!found)
+      return found.error();
+    for (const FoundProgram &program : *found) {
+      if (program.build == build_id())
+        continue;
+      if (runs_alive)
+        return Error::msg("the cgroup parent holds IP filter programs of another ringfence "
+                          "build while its runs are still alive; wait for them to end, or use "
+                          "another --cgroup-parent");
+      if (int err = bpf_prog_detach2(program.program.get(), parent_fd, slot.type); err < 0)
+        return Error::from_errno("Failed to detach a stale IP filter program", -err);
+    }
+  }
+  return Ok{};
+}
+
+Status take_maps(ip_filter &skel, FilterMaps &maps) {
+  auto dup_fd = [](bpf_map *map, UniqueFd &out) {
+    out.reset(::fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3));
+    return out.valid();
+  };
+  if (!dup_fd(skel.maps.allow4, maps.allow4) || !dup_fd(skel.maps.deny4, maps.deny4) ||
+      !dup_fd(skel.maps.allow6, maps.allow6) || !dup_fd(skel.maps.deny6, maps.deny6) ||
+      !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters))
+    return Error::from_errno("Failed to keep the IP filter maps");
+  return Ok{};
+}
+
+// Loads a fresh set and attaches it, all or nothing.
+Result<std::shared_ptr<FilterMaps>> load_and_attach(int parent_fd, int run_level) {
+  libbpf_set_print(print_libbpf_when_debugging);
+  SkelPtr<ip_filter> skel(ip_filter::open());
+  if (!skel)
+    return Error::from_errno("Failed to open the IP filter BPF object");
+  skel->rodata->run_level = static_cast<__u32>(run_level);
+  skel->rodata->build_id = build_id();
+  if (int err = ip_filter::load(skel.get()); err < 0)
+    return Error::from_errno("Failed to load the IP filter BPF programs", -err);
+
+  std::size_t attached = 0;
+  for (; attached < std::size(kPrograms); ++attached) {
+    const ProgramSlot &slot = kPrograms[attached];
+    int err = bpf_prog_attach(bpf_program__fd(program_of(*skel, slot.type)), parent_fd, slot.type,
+                              BPF_F_ALLOW_MULTI);
+    if (err < 0) {
+      for (std::size_t i = 0; i < attached; ++i)
+        bpf_prog_detach2(bpf_program__fd(program_of(*skel, kPrograms[i].type)), parent_fd,
+                         kPrograms[i].type);
+      return Error::from_errno(std::string("Failed to attach the IP filter program ") +
+                                   slot.name + " to the cgroup parent",
+                               -err);
+    }
+  }
+  auto maps = std::make_shared<FilterMaps>();
+  RF_TRY(take_maps(*skel, *maps));
+  return maps; // the programs stay attached after the skeleton is gone
+}
+
+template <typename Key> Key rule_key(std::uint64_t cgroup_id, const IpPrefix &prefix) {
+  Key key{};
+  key.prefixlen = SANDBOX_CGROUP_BITS + prefix.length;
+  std::memcpy(key.cgroup, &cgroup_id, sizeof key.cgroup);
+  std::memcpy(key.addr, prefix.addr.data(), sizeof key.addr);
+  return key;
+}
+
+int rules_map(const FilterMaps &maps, const IpPrefix &prefix, bool allow) {
+  if (prefix.family == AF_INET)
+    return allow ? maps.allow4.get() : maps.deny4.get();
+  return allow ? maps.allow6.get() : maps.deny6.get();
+}
+
+Status write_rules(const FilterMaps &maps, std::uint64_t cgroup_id,
+                   const std::vector<IpPrefix> &prefixes, bool allow) {
+  std::uint8_t one = 1;
+  for (const IpPrefix &prefix : prefixes) {
+    ip4_rule_key key4 = rule_key<ip4_rule_key>(cgroup_id, prefix);
+    ip6_rule_key key6 = rule_key<ip6_rule_key>(cgroup_id, prefix);
+    const void *key = prefix.family == AF_INET ? static_cast<const void *>(&key4) : &key6;
+    int err = bpf_map_update_elem(rules_map(maps, prefix, allow), key, &one, BPF_ANY);
+    if (err < 0)
+      return Error::from_errno(std::string("Failed to write an ") +
+                                   (allow ? "IPAddressAllow=" : "IPAddressDeny=") + " rule",
+                               -err);
+  }
+  return Ok{};
+}
+
+void erase_rules(const FilterMaps &maps, std::uint64_t cgroup_id,
+                 const std::vector<IpPrefix> &prefixes, bool allow) {
+  for (const IpPrefix &prefix : prefixes) {
+    if (prefix.family == AF_INET) {
+      ip4_rule_key key = rule_key<ip4_rule_key>(cgroup_id, prefix);
+      bpf_map_delete_elem(rules_map(maps, prefix, allow), &key);
+    } else {
+      ip6_rule_key key = rule_key<ip6_rule_key>(cgroup_id, prefix);
+      bpf_map_delete_elem(rules_map(maps, prefix, allow), &key);
+    }
+  }
+}
+
+// Deletes every key of an LPM trie whose cgroup is not live.
+template <typename Key> void sweep_rules(int map_fd, const std::set<std::uint64_t> &live) {
+  std::vector<Key> dead;
+  Key key{}, next{};
+  for (const void *at = nullptr; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
+    std::uint64_t cgroup_id;
+    std::memcpy(&cgroup_id, next.cgroup, sizeof cgroup_id);
+    if (!live.count(cgroup_id))
+      dead.push_back(next);
+    key = next;
+  }
+  for (const Key &k : dead)
+    bpf_map_delete_elem(map_fd, &k);
 }
 
 } // namespace
 
-IpFilter::IpFilter(SkelPtr<ip_filter> skel) : skel_(std::move(skel)) {}
-IpFilter::IpFilter(IpFilter &&other) noexcept = default;
-IpFilter &IpFilter::operator=(IpFilter &&other) noexcept = default;
-IpFilter::~IpFilter() = default;
-
-Result<IpFilter> IpFilter::load() {
-  libbpf_set_print(print_libbpf_when_debugging);
-  SkelPtr<ip_filter> skel(ip_filter::open());
-  if (!skel)
-    return Error::from_errno("Failed to open ip_filter BPF object");
-  // libbpf 1.x returns -errno and also sets errno; use the return value.
-  if (int err = ip_filter::load(skel.get()); err < 0)
-    return Error::from_errno("Failed to load ip_filter BPF object", -err);
-  return IpFilter(std::move(skel));
+std::uint64_t build_id() {
+  static const std::uint64_t id = [] {
+    std::size_t size = 0;
+    const auto *bytes = static_cast<const unsigned char *>(ip_filter::elf_bytes(&size));
+    std::uint64_t hash = 14695981039346656037ull; // FNV-1a
+    for (std::size_t i = 0; i < size; ++i)
+      hash = (hash ^ bytes[i]) * 1099511628211ull;
+    return hash;
+  }();
+  return id;
 }
 
-int IpFilter::program_fd(Direction direction) const {
-  bpf_program *program =
-      direction == Direction::egress ? skel_->progs.sandbox_egress : skel_->progs.sandbox_ingress;
-  return bpf_program__fd(program);
+Result<ParentLock> ParentLock::acquire(int parent_fd) {
+  UniqueFd fd(::fcntl(parent_fd, F_DUPFD_CLOEXEC, 3));
+  if (!fd || ::flock(fd.get(), LOCK_EX) < 0)
+    return Error::from_errno("Failed to lock the cgroup parent");
+  return ParentLock(std::move(fd));
 }
 
-Status IpFilter::attach(int cgroup_fd, Direction direction) const {
-  int err =
-      bpf_prog_attach(program_fd(direction), cgroup_fd, attach_type(direction), BPF_F_ALLOW_MULTI);
-  if (err < 0)
-    return Error::from_errno(failure("attach", direction, "to", cgroup_fd), -err);
+Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
+  Result<std::vector<FoundProgram>> found = ours_attached(parent_fd, BPF_CGROUP_INET_EGRESS);
+  if (!found)
+    return found.error();
+  for (FoundProgram &program : *found)
+    if (program.build == build_id() && complete(program.maps))
+      return std::optional<ParentFilter>(
+          ParentFilter(std::make_shared<FilterMaps>(std::move(program.maps))));
+  return std::optional<ParentFilter>();
+}
+
+Result<ParentFilter> ParentFilter::attach(int parent_fd, int run_level, bool runs_alive) {
+  Result<std::optional<ParentFilter>> existing = find(parent_fd);
+  if (!existing)
+    return existing.error();
+  RF_TRY(detach_other_builds(parent_fd, runs_alive));
+  if (*existing)
+    return std::move(**existing);
+  Result<std::shared_ptr<FilterMaps>> maps = load_and_attach(parent_fd, run_level);
+  if (!maps)
+    return maps.error();
+  return ParentFilter(std::move(*maps));
+}
+
+Result<RunFilter> ParentFilter::install(std::uint64_t cgroup_id, const Policy &policy) const {
+  RunFilter run(maps_, cgroup_id, policy); // from here on, its destructor cleans up
+  RF_TRY(write_rules(*maps_, cgroup_id, policy.ip_allow, true));
+  RF_TRY(write_rules(*maps_, cgroup_id, policy.ip_deny, false));
+  if (policy.ip_accounting) {
+    int cpus = libbpf_num_possible_cpus();
+    std::vector<sandbox_counters> zero(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+    if (int err = bpf_map_update_elem(maps_->counters.get(), &cgroup_id, zero.data(), BPF_ANY);
+        err < 0)
+      return Error::from_errno("Failed to create the IPAccounting= counters", -err);
+  }
+  sandbox_policy entry{};
+  entry.flags = (policy.has_ip_filter() ? SANDBOX_POLICY_FILTER : 0u) |
+                (policy.ip_accounting ? SANDBOX_POLICY_ACCOUNTING : 0u);
+  if (int err = bpf_map_update_elem(maps_->policies.get(), &cgroup_id, &entry, BPF_ANY); err < 0)
+    return Error::from_errno("Failed to write the run's IP policy", -err);
+  return run;
+}
+
+Status ParentFilter::admit(std::uint64_t cgroup_id) const {
+  sandbox_policy pass_all{};
+  if (int err = bpf_map_update_elem(maps_->policies.get(), &cgroup_id, &pass_all, BPF_NOEXIST);
+      err < 0 && err != -EEXIST)
+    return Error::from_errno("Failed to write a run's IP policy", -err);
   return Ok{};
 }
 
-Status IpFilter::detach(int cgroup_fd, Direction direction) const {
-  // With BPF_F_ALLOW_MULTI the kernel must be told which program to drop.
-  int err = bpf_prog_detach2(program_fd(direction), cgroup_fd, attach_type(direction));
-  if (err < 0)
-    return Error::from_errno(failure("detach", direction, "from", cgroup_fd), -err);
+Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
+  std::vector<std::uint64_t> dead;
+  std::uint64_t key = 0, next = 0;
+  for (const void *at = nullptr; bpf_map_get_next_key(maps_->policies.get(), at, &next) == 0;
+       at = &key) {
+    // Passed-in socket entries outlive runs: their locked filters still look them up.
+    bool socket_entry = next >> 63;
+    if (!socket_entry && !live.count(next))
+      dead.push_back(next);
+    key = next;
+  }
+  for (std::uint64_t cgroup_id : dead) {
+    bpf_map_delete_elem(maps_->policies.get(), &cgroup_id);
+    bpf_map_delete_elem(maps_->counters.get(), &cgroup_id);
+  }
+  sweep_rules<ip4_rule_key>(maps_->allow4.get(), live);
+  sweep_rules<ip4_rule_key>(maps_->deny4.get(), live);
+  sweep_rules<ip6_rule_key>(maps_->allow6.get(), live);
+  sweep_rules<ip6_rule_key>(maps_->deny6.get(), live);
   return Ok{};
+}
+
+RunFilter::RunFilter(std::shared_ptr<FilterMaps> maps, std::uint64_t cgroup_id,
+                     const Policy &policy)
+    : maps_(std::move(maps)), cgroup_id_(cgroup_id), allow_(policy.ip_allow),
+      deny_(policy.ip_deny), accounting_(policy.ip_accounting) {}
+
+RunFilter::~RunFilter() {
+  if (!maps_)
+    return;
+  // The policy entry first: without it the cgroup is refused everything, never opened up.
+  bpf_map_delete_elem(maps_->policies.get(), &cgroup_id_);
+  erase_rules(*maps_, cgroup_id_, allow_, true);
+  erase_rules(*maps_, cgroup_id_, deny_, false);
+  if (accounting_)
+    bpf_map_delete_elem(maps_->counters.get(), &cgroup_id_);
+}
+
+Result<IpCounters> RunFilter::counters() const {
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<sandbox_counters> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  if (int err = bpf_map_lookup_elem(maps_->counters.get(), &cgroup_id_, per_cpu.data()); err < 0)
+    return Error::from_errno("Failed to read the IPAccounting= counters", -err);
+  IpCounters total;
+  for (const sandbox_counters &c : per_cpu) {
+    total.ingress_bytes += c.ingress_bytes;
+    total.ingress_packets += c.ingress_packets;
+    total.egress_bytes += c.egress_bytes;
+    total.egress_packets += c.egress_packets;
+    total.dropped_ingress_packets += c.dropped_ingress_packets;
+    total.dropped_egress_packets += c.dropped_egress_packets;
+    for (std::size_t i = 0; i < 4; ++i) {
+      total.protocol_bytes[i] += c.protocol_bytes[i];
+      total.protocol_packets[i] += c.protocol_packets[i];
+    }
+  }
+  return total;
 }
 
 } // namespace rf::netfilter

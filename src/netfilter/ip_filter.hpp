@@ -1,42 +1,92 @@
-// Loader for the ip_filter BPF object (bpf/ip_filter.bpf.c) and its cgroup
-// attachment.
+// IPAddressAllow=/IPAddressDeny=/IPAccounting=: the programs of bpf/ip_filter.bpf.c, attached
+// once to the parent of the runs' cgroups and shared by every run below it (attaching six
+// programs per run would cost more than the whole launch budget). A run writes its rules
+// into the shared maps, keyed by its cgroup id, before its service exists; a cgroup below
+// the parent without an entry is refused all traffic (fail closed).
 #pragma once
 
-#include "util/bpf_handles.hpp"
+#include "netfilter/ip_counters.hpp"
+#include "policy/policy.hpp"
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 
-struct ip_filter; // generated skeleton: netfilter/ip_filter_skel.hpp
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
 
 namespace rf::netfilter {
 
-enum class Direction { ingress, egress };
+// The shared maps of one attached program set.
+struct FilterMaps {
+  UniqueFd allow4, deny4, allow6, deny6, policies, counters;
+};
 
-class IpFilter {
+class RunFilter;
+
+// The program set on one parent cgroup.
+class ParentFilter {
 public:
-  // Opens and loads (verifies) every program of the object. Needs CAP_BPF
-  // (root in practice); libbpf's own messages are dropped unless the
-  // environment sets RINGFENCE_DEBUG.
-  static Result<IpFilter> load();
+  // This build's set attached to the parent, if there is one.
+  static Result<std::optional<ParentFilter>> find(int parent_fd);
 
-  // Out of line: only ip_filter.cpp needs the complete skeleton type.
-  IpFilter(IpFilter &&other) noexcept;
-  IpFilter &operator=(IpFilter &&other) noexcept;
-  ~IpFilter();
+  // Finds this build's set on the parent or loads and attaches one. Sets of other builds
+  // are detached when `runs_alive` is false, else refused: their maps hold no rules for
+  // new runs, so they would refuse all of their traffic. Callers serialize with
+  // ParentLock, so that concurrent runs never attach two sets.
+  static Result<ParentFilter> attach(int parent_fd, int run_level, bool runs_alive);
 
-  // BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI: the attachment lives as long as
-  // the cgroup, not as long as this object or this process (the supervisor
-  // may be SIGKILLed), and the programs of parent cgroups keep running.
-  Status attach(int cgroup_fd, Direction direction) const;
-  Status detach(int cgroup_fd, Direction direction) const;
+  // Writes one run's policy (flags, rules, counters) under its cgroup id.
+  Result<RunFilter> install(std::uint64_t cgroup_id, const Policy &policy) const;
 
-  int program_fd(Direction direction) const;
-  // For later stages (maps, rodata); include "netfilter/ip_filter_skel.hpp" to use it.
-  ip_filter &skeleton() const { return *skel_; }
+  // An entry that lets the cgroup pass everything, owned by no one: for runs that started
+  // before the set was attached (`sweep` removes it when the run is gone).
+  Status admit(std::uint64_t cgroup_id) const;
+
+  // Removes the entries of cgroups not in `live` (runs whose supervisor was killed).
+  Status sweep(const std::set<std::uint64_t> &live) const;
+
+  const FilterMaps &maps() const { return *maps_; }
 
 private:
-  explicit IpFilter(SkelPtr<ip_filter> skel);
-
-  SkelPtr<ip_filter> skel_;
+  explicit ParentFilter(std::shared_ptr<FilterMaps> maps) : maps_(std::move(maps)) {}
+  std::shared_ptr<FilterMaps> maps_;
 };
+
+// One run's entries in the shared maps, removed on destruction (best effort; `sweep`
+// catches what a killed supervisor left).
+class RunFilter {
+public:
+  RunFilter(RunFilter &&) noexcept = default;
+  RunFilter &operator=(RunFilter &&) noexcept = delete;
+  RunFilter(const RunFilter &) = delete;
+  ~RunFilter();
+
+  Result<IpCounters> counters() const;
+
+private:
+  friend class ParentFilter;
+  RunFilter(std::shared_ptr<FilterMaps> maps, std::uint64_t cgroup_id, const Policy &policy);
+  std::shared_ptr<FilterMaps> maps_;
+  std::uint64_t cgroup_id_;
+  std::vector<IpPrefix> allow_, deny_;
+  bool accounting_;
+  bool armed_ = true;
+};
+
+// flock() on the parent cgroup directory: one ringfence at a time sets up its programs.
+class ParentLock {
+public:
+  static Result<ParentLock> acquire(int parent_fd);
+
+private:
+  explicit ParentLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_; // closing it releases the lock
+};
+
+// The object's hash: what identifies this build's program set on a parent.
+std::uint64_t build_id();
 
 } // namespace rf::netfilter

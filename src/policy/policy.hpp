@@ -76,6 +76,10 @@ struct NamespaceRestriction {
 struct ResourceLimits {
   std::optional<std::string> memory_max, memory_high, tasks_max, cpu_quota, cpu_weight,
       io_weight, memory_swap_max;
+  bool any() const {
+    return memory_max || memory_high || tasks_max || cpu_quota || cpu_weight || io_weight ||
+           memory_swap_max;
+  }
 };
 
 enum class AuditTrail { required, best_effort };
@@ -128,8 +132,11 @@ struct Policy {
   // Protection directives that ringfence parses but does not enforce yet: `run` refuses them.
   std::vector<std::pair<std::string, Origin>> unenforced;
 
-  // A filter of either kind: the default bounding set then drops sandbox_escape_caps.
+  // A filter of either kind.
   bool has_filter() const { return has_ip_filter() || has_seccomp(); }
+  // Something a root service could undo or leave, given the capabilities: a filter or a
+  // resource limit. The default bounding set then drops kSandboxEscapeCapabilities.
+  bool has_confinement() const { return has_filter() || limits.any(); }
   bool has_ip_filter() const { return !ip_allow.empty() || !ip_deny.empty(); }
   bool has_seccomp() const {
     return syscall_filter || syscall_log || restrict_address_families || restrict_namespaces ||

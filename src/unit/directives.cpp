@@ -667,7 +667,7 @@ bool runs_as_root(const Policy &p) { return !p.user || *p.user == "root" || *p.u
 // leave its sandbox; a unit that keeps them should know what that means.
 void warn_escape_capabilities(const BuiltPolicy &built, Diagnostics &diags) {
   const Policy &p = built.policy;
-  if (!p.has_filter() || !p.capability_bounding_set)
+  if (!p.has_confinement() || !p.capability_bounding_set)
     return;
   std::uint64_t kept = *p.capability_bounding_set & kSandboxEscapeCapabilities;
   if (!runs_as_root(p))

@@ -8,17 +8,29 @@
 
 namespace {
 
-static_assert(std::is_standard_layout_v<ip4_lpm_key> && std::is_trivially_copyable_v<ip4_lpm_key>);
-static_assert(std::is_standard_layout_v<ip6_lpm_key> && std::is_trivially_copyable_v<ip6_lpm_key>);
+static_assert(std::is_standard_layout_v<ip4_rule_key> && std::is_trivially_copyable_v<ip4_rule_key>);
+static_assert(std::is_standard_layout_v<ip6_rule_key> && std::is_trivially_copyable_v<ip6_rule_key>);
 static_assert(std::is_standard_layout_v<sandbox_deny_event> &&
               std::is_trivially_copyable_v<sandbox_deny_event>);
 
 // The kernel reads an LPM key as struct bpf_lpm_trie_key: prefixlen, then data.
-static_assert(sizeof(ip4_lpm_key) == 8);
-static_assert(offsetof(ip4_lpm_key, prefixlen) == 0);
-static_assert(offsetof(ip4_lpm_key, addr) == 4);
-static_assert(sizeof(ip6_lpm_key) == 20);
-static_assert(offsetof(ip6_lpm_key, addr) == 4);
+static_assert(sizeof(ip4_rule_key) == 16);
+static_assert(offsetof(ip4_rule_key, prefixlen) == 0);
+static_assert(offsetof(ip4_rule_key, cgroup) == 4);
+static_assert(offsetof(ip4_rule_key, addr) == 12);
+static_assert(sizeof(ip6_rule_key) == 28);
+static_assert(offsetof(ip6_rule_key, cgroup) == 4);
+static_assert(offsetof(ip6_rule_key, addr) == 12);
+static_assert(alignof(ip6_rule_key) == 4);
+
+static_assert(sizeof(sandbox_policy) == 16);
+static_assert(offsetof(sandbox_policy, flags) == 0);
+static_assert(offsetof(sandbox_policy, rules_cgroup) == 8);
+static_assert(SANDBOX_SOCKET_KEY(1ull) == 0x8000000000000001ull);
+static_assert(sizeof(sandbox_counters) == 112);
+static_assert(offsetof(sandbox_counters, dropped_egress_packets) == 40);
+static_assert(offsetof(sandbox_counters, protocol_bytes) == 48);
+static_assert(offsetof(sandbox_counters, protocol_packets) == 80);
 
 static_assert(sizeof(sandbox_deny_event) == 64);
 static_assert(alignof(sandbox_deny_event) == 8);
@@ -39,8 +51,9 @@ TEST(SandboxAbi, AddressFieldsHoldIpv6AndCommHoldsTaskName) {
   sandbox_deny_event event{};
   EXPECT_EQ(sizeof event.daddr, 16u);
   EXPECT_EQ(sizeof event.comm, 16u);
-  EXPECT_EQ(sizeof(ip6_lpm_key{}.addr), 16u);
-  EXPECT_EQ(sizeof(ip4_lpm_key{}.addr), 4u);
+  EXPECT_EQ(sizeof(ip6_rule_key{}.addr), 16u);
+  EXPECT_EQ(sizeof(ip4_rule_key{}.addr), 4u);
+  EXPECT_EQ(sizeof(ip4_rule_key{}.cgroup) * 8, unsigned{SANDBOX_CGROUP_BITS});
 }
 
 TEST(SandboxAbi, EventKindsAreDistinctAndNonZero) {
