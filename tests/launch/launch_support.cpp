@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <filesystem>
+#include <linux/capability.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -441,6 +442,14 @@ std::string cap_mask_text(std::uint64_t mask) {
 
 std::uint64_t caller_bounding_set() {
   return std::stoull(status_field(read_file("/proc/self/status"), "CapBnd"), nullptr, 16);
+}
+
+std::uint64_t escape_capabilities_mask() {
+  std::uint64_t mask = 0;
+  for (int cap : {CAP_SYS_ADMIN, CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_PTRACE,
+                  CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_MKNOD, CAP_DAC_READ_SEARCH})
+    mask |= 1ULL << cap;
+  return mask;
 }
 
 BpfObjectCounts count_bpf_objects() {

@@ -84,6 +84,13 @@ private:
   int fd_ = -1;
 };
 
+// The capabilities a unit with a filter loses by default (ringfence(8), Escape prevention),
+// as a CapabilityBoundingSet= value that drops them ("~" list), and as a bit mask.
+inline constexpr const char *kEscapeCapabilityDropList =
+    "~CAP_SYS_ADMIN CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_PTRACE CAP_SYS_MODULE "
+    "CAP_SYS_RAWIO CAP_MKNOD CAP_DAC_READ_SEARCH";
+std::uint64_t escape_capabilities_mask();
+
 // One test's world: a temporary directory, a cgroup parent, an audit log.
 struct LaunchEnv {
   TempDir tmp;

@@ -61,13 +61,24 @@ TEST(RunCgroup, InvocationCgroupCarriesInvocationIdAndSupervisorXattrs) {
   EXPECT_EQ(ringfence.wait_exit(), 128 + SIGTERM);
 }
 
+// ringfence(8): a service that could write to the cgroup file system (root) but cannot undo
+// mounts (no CAP_SYS_ADMIN) gets the private namespaces; others do without them.
+const std::vector<std::string> kRootWithoutEscapeCapabilities = {
+    "-p", std::string("CapabilityBoundingSet=") + kEscapeCapabilityDropList};
+
+std::vector<std::string> operator+(std::vector<std::string> words,
+                                   const std::vector<std::string> &more) {
+  words.insert(words.end(), more.begin(), more.end());
+  return words;
+}
+
 TEST(RunCgroup, ServiceHasPrivateMountAndCgroupNamespaces) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
   Fifo events(env.tmp / "events");
   std::string script =
       env.write_script("ns.sh", "echo $$ >" + events.path() + "\nexec sleep 1000.203\n");
-  Background ringfence = env.start({"--", script});
+  Background ringfence = env.start(kRootWithoutEscapeCapabilities + std::vector<std::string>{"--", script});
   std::optional<std::string> pid = events.read_line();
   ASSERT_TRUE(pid) << read_file(env.tmp / "ringfence.err");
 
@@ -89,7 +100,9 @@ TEST(RunCgroup, ServiceSeesOnlyItsOwnCgroupSubtreeReadOnly) {
       "view.sh", "echo $$ $INVOCATION_ID >" + events.path() + "\n" +
                      "grep '^0::' /proc/self/cgroup >" + events.path() + "\n" +
                      "exec sleep 1000.204\n");
-  Background ringfence = env.start({"--unit-name", "view.service", "--", script});
+  Background ringfence = env.start(kRootWithoutEscapeCapabilities +
+                                   std::vector<std::string>{"--unit-name", "view.service", "--",
+                                                            script});
   std::optional<std::string> line = events.read_line();
   ASSERT_TRUE(line) << read_file(env.tmp / "ringfence.err");
   std::string pid = line->substr(0, line->find(' '));

@@ -121,6 +121,23 @@ TEST(RunCredentials, TildeCapabilityBoundingSetDropsTheNamedCapabilities) {
   EXPECT_EQ(status_field(status, "CapBnd"), cap_mask_text(expected));
 }
 
+TEST(RunCredentials, IpFilterDropsTheEscapeCapabilitiesByDefault) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  // No traffic: the service only reads its own status.
+  std::string status = service_status(env, {"IPAddressDeny=any"});
+  EXPECT_EQ(status_field(status, "CapBnd"),
+            cap_mask_text(caller_bounding_set() & ~escape_capabilities_mask()));
+}
+
+TEST(RunCredentials, CapabilityBoundingSetGivesBackWhatAFilterWouldDrop) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  std::string status =
+      service_status(env, {"IPAddressDeny=any", "CapabilityBoundingSet=CAP_SYS_ADMIN"});
+  EXPECT_EQ(status_field(status, "CapBnd"), cap_mask_text(1ULL << CAP_SYS_ADMIN));
+}
+
 TEST(RunCredentials, AmbientCapabilitiesReachAnUnprivilegedUser) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
