@@ -68,6 +68,29 @@ TEST(RunStatus, UnitExecStartStatusIsReturned) {
   EXPECT_EQ(result.status, 9) << result.err;
 }
 
+TEST(RunStatus, UnitNameThatWouldLeaveTheParentIsRefused) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  // The cgroup is "<parent>/<unit>-<id>": a '/' in the name would put it elsewhere.
+  CommandResult result =
+      env.run({"--unit-name", "../escaped.service", "--", "/bin/true"});
+  EXPECT_EQ(result.status, 125) << result.err;
+  std::string above = env.parent.absolute().substr(0, env.parent.absolute().rfind('/'));
+  for (const auto &entry : std::filesystem::directory_iterator(above))
+    EXPECT_NE(entry.path().filename().string().rfind("escaped.service-", 0), 0u)
+        << entry.path();
+}
+
+TEST(RunStatus, CgroupParentWithDotDotIsRefused) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  CommandResult result =
+      run_command({ringfence_bin(), "run", "--audit-log", env.audit_log, "--cgroup-parent",
+                   env.parent.relative() + "/../elsewhere", "--", "/bin/true"});
+  EXPECT_EQ(result.status, 125) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(cgroup2_mount() + "/elsewhere"));
+}
+
 // Trust: a unit that someone other than root could have written is not run.
 TEST(RunTrust, GroupOrWorldWritableUnitFileIsRefused) {
   RF_REQUIRE_ROOT();
