@@ -9,6 +9,7 @@
 #include "launch/supervisor.hpp"
 #include "netfilter/inherited_sockets.hpp"
 #include "netfilter/ip_filter.hpp"
+#include "seccomp/filter.hpp"
 #include "unit/exec_line.hpp"
 #include "unit/loader.hpp"
 
@@ -52,9 +53,6 @@ Status refuse_unenforced(const Policy &policy) {
     const auto &[key, origin] = policy.unenforced.front();
     return Error::msg(origin.str() + ": " + key + "= is not enforced by ringfence; refusing to start");
   }
-  if (policy.has_seccomp())
-    return Error::msg("SystemCallFilter= and the other seccomp directives are not enforced yet; "
-                      "refusing to start");
   return Ok{};
 }
 
@@ -275,6 +273,13 @@ Status Invocation::prepare_plans() {
                                                                : home_of_root();
   base.working_directory_optional = policy_.working_directory_optional;
   base.umask = policy_.umask.value_or(022);
+  base.restrict_realtime = policy_.restrict_realtime;
+  if (policy_.has_seccomp()) {
+    Result<seccomp::CompiledFilter> filter = seccomp::compile(policy_);
+    if (!filter)
+      return filter.error().wrap("seccomp");
+    base.seccomp = std::move(filter->program);
+  }
   base.supervisor = ::getpid();
   base.ignored_signals = ignored_signals();
   base.private_mounts = needs_private_mounts(base);
