@@ -78,6 +78,13 @@ TEST(RunEscape, RootServiceWithAnIpFilterCannotLeaveItsSandbox) {
   expect_attacker_contained("IPAddressDeny=any\n");
 }
 
+TEST(RunEscape, RootServiceWithASeccompFilterCannotLeaveItsSandbox) {
+  RF_REQUIRE_ROOT();
+  // A deny list that leaves every call the attacker makes allowed: what must stop it is
+  // the default bounding set of a filtered unit, not the filter.
+  expect_attacker_contained("SystemCallFilter=~@reboot\n");
+}
+
 TEST(RunEscape, UnitFileAndAuditLogAreReadOnlyForTheServiceNotHidden) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
