@@ -4,6 +4,7 @@
 // Network safety: every packet these tests send goes to loopback (127.0.0.0/8, ::1). A
 // "denied" destination is a loopback address too (127.0.0.2 while 127.0.0.1 is allowed).
 // The 10.x addresses of the large-policy test are only loaded, never sent to.
+#include "cgroup/invocations.hpp"
 #include "netfilter/ip_filter.hpp"
 #include "sandbox_abi.h"
 
@@ -466,6 +467,34 @@ TEST_F(IpFilterRun, EmptyIpAddressDenyResetsEarlierAssignments) {
   ProbeResults results =
       probe({"IPAddressDeny=127.0.0.2", "IPAddressDeny="}, {"tcp", "127.0.0.2"});
   EXPECT_EQ(outcome(results, "tcp 127.0.0.2"), "ok");
+}
+
+// The programs find a socket's run as its cgroup ancestor at the runs' level, computed from
+// the parent's path. Spelling the same parent with "//" or "/." must not shift that level:
+// with a level one too deep no socket has an ancestor there, and everything passes.
+TEST_F(IpFilterRun, DenyHoldsWhenCgroupParentIsSpelledWithExtraSlashesOrDots) {
+  for (const std::string &spelling :
+       {"/" + parent_->relative(), parent_->relative() + "/.", parent_->relative() + "//"}) {
+    CommandResult result =
+        test::run_command({test::ringfence_bin(), "run", "--cgroup-parent", spelling,
+                           "--audit-log", audit_log(), "-p", "IPAddressDeny=127.0.0.2", "--",
+                           "/usr/bin/python3", probe_path(), "tcp", "127.0.0.2"});
+    EXPECT_EQ(result.status, 0) << spelling << ": " << result.err;
+    EXPECT_EQ(outcome(parse_probe_output(result.out), "tcp 127.0.0.2"), "EPERM")
+        << "--cgroup-parent " << spelling;
+  }
+}
+
+TEST(IpCgroupLevel, CountsPathComponentsBelowTheMount) {
+  const std::string mount = "/sys/fs/cgroup";
+  EXPECT_EQ(cgroup::cgroup_level(mount, mount), 0);
+  EXPECT_EQ(cgroup::cgroup_level(mount, mount + "/a"), 1);
+  EXPECT_EQ(cgroup::cgroup_level(mount, mount + "/a/b"), 2);
+  EXPECT_EQ(cgroup::cgroup_level(mount, mount + "/a/b/"), 2);
+  EXPECT_EQ(cgroup::cgroup_level(mount, mount + "//a"), 1);
+  EXPECT_EQ(cgroup::cgroup_level(mount, mount + "/a//b//"), 2);
+  EXPECT_EQ(cgroup::cgroup_level(mount, mount + "/a/."), 1);
+  EXPECT_EQ(cgroup::cgroup_level(mount, mount + "/./a/./b"), 2);
 }
 
 // ---- accounting ----
