@@ -27,6 +27,8 @@
 #include <signal.h>
 #include <sstream>
 #include <string>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -692,16 +694,19 @@ pid_t spawn_quiet(const Strings &argv, const Strings &extra_env) {
 // child survives in the run's cgroup. Its entry in the maps was never removed, so it stays
 // filtered (not refused everything, not opened up); `ringfence gc` then removes the cgroup.
 TEST_F(IpFilterRun, SurvivorOfKilledSupervisorStaysFiltered) {
-  std::string go = tmp_ / "go", out = tmp_ / "result";
-  std::string script = "(while [ ! -e " + go + " ]; do sleep 0.02; done; /usr/bin/python3 " +
-                       probe_path() + " tcp 127.0.0.2 tcp 127.0.0.1 > " + out + ".tmp; mv " +
-                       out + ".tmp " + out + ") & exec sleep 100";
+  std::string forked = tmp_ / "forked", go = tmp_ / "go", out = tmp_ / "result";
+  std::string script = "(touch " + forked + "; while [ ! -e " + go +
+                       " ]; do sleep 0.02; done; /usr/bin/python3 " + probe_path() +
+                       " tcp 127.0.0.2 tcp 127.0.0.1 > " + out + ".tmp; mv " + out + ".tmp " +
+                       out + ") & exec sleep 100";
   pid_t supervisor = spawn_quiet(run_argv({"IPAddressDeny=127.0.0.2"}, {"/bin/sh", "-c", script}),
                                  {"RINGFENCE_STOP_AT=running"});
   ASSERT_GT(supervisor, 0);
   int status = 0;
   ASSERT_EQ(::waitpid(supervisor, &status, WUNTRACED), supervisor);
   ASSERT_TRUE(WIFSTOPPED(status)) << "ringfence did not stop at 'running': " << status;
+  // The supervisor stops right after the exec; the shell may not have forked yet.
+  ASSERT_TRUE(wait_for_file(forked, 10)) << "the background child did not start";
   ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
   ASSERT_EQ(reap(supervisor), SIGKILL);
   test::write_file(go, "");
@@ -716,6 +721,47 @@ TEST_F(IpFilterRun, SurvivorOfKilledSupervisorStaysFiltered) {
   EXPECT_EQ(gc.status, 0) << gc.err;
   EXPECT_NE(gc.out.find("removed "), std::string::npos) << gc.out;
   EXPECT_TRUE(parent_->children().empty());
+}
+
+// In a cgroup namespace (a container with its own cgroup2 mount) the parent's path under the
+// mount is relative to the namespace root, while the programs compare absolute cgroup
+// levels. The run must still get its own rules: 127.0.0.1 passes, 127.0.0.2 is refused.
+// BUG (disabled until fixed): the level is computed from the path, so it is too small by
+// the namespace root's depth; every socket of every run under such a parent is then looked
+// up under an ancestor's id, has no entry, and is refused everything (127.0.0.1 included).
+TEST_F(IpFilterRun, DISABLED_RulesApplyInsideACgroupNamespace) {
+  std::string ns_root = parent_->path() + "/ns";
+  ASSERT_EQ(::mkdir(ns_root.c_str(), 0755), 0) << std::strerror(errno);
+  std::string out = tmp_ / "out", procs = ns_root + "/cgroup.procs", mount = parent_->mount();
+  Strings argv = {test::ringfence_bin(), "run", "--cgroup-parent", "/p", "--audit-log",
+                  audit_log(), "-p", "IPAddressDeny=127.0.0.2", "--", "/usr/bin/python3",
+                  probe_path(), "tcp", "127.0.0.1", "tcp", "127.0.0.2"};
+  std::vector<char *> args;
+  for (std::string &a : argv)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t child = ::fork();
+  if (child == 0) {
+    // Into <parent>/ns, then a cgroup namespace rooted there with its own cgroup2 mount.
+    int fd = ::open(procs.c_str(), O_WRONLY);
+    int output = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || output < 0 || ::write(fd, "0", 1) != 1 ||
+        ::unshare(CLONE_NEWCGROUP | CLONE_NEWNS) < 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0 ||
+        ::umount2(mount.c_str(), MNT_DETACH) < 0 ||
+        ::mount("cgroup2", mount.c_str(), "cgroup2", 0, nullptr) < 0)
+      ::_exit(99);
+    ::dup2(output, 1);
+    ::execve(args[0], args.data(), environ);
+    ::_exit(98);
+  }
+  ASSERT_GT(child, 0);
+  int status = reap(child);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "ringfence (or the namespace setup: 99) failed";
+  ProbeResults results = parse_probe_output(test::read_file(out));
+  EXPECT_EQ(outcome(results, "tcp 127.0.0.1"), "ok");
+  EXPECT_EQ(outcome(results, "tcp 127.0.0.2"), "EPERM");
 }
 
 // ---- scale and cleanup ----
@@ -761,40 +807,64 @@ TEST_F(IpFilterRun, FinishedRunLeavesNoEntriesInSharedMaps) {
   EXPECT_TRUE(test::map_keys<ip6_rule_key>(maps.deny6.get()).empty());
 }
 
-// The entries a killed supervisor left (its RunFilter never ran its destructor) go once the
-// run is reaped, whether the reaping was done by `ringfence gc` or by a later run.
-TEST_F(IpFilterRun, EntriesOfKilledRunAreGoneAfterGcAndALaterRun) {
-  pid_t supervisor =
-      spawn_quiet(run_argv({"IPAddressDeny=127.0.0.2"}, {"/bin/sleep", "100"}),
-                  {"RINGFENCE_STOP_AT=running"});
-  ASSERT_GT(supervisor, 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(supervisor, &status, WUNTRACED), supervisor);
-  ASSERT_TRUE(WIFSTOPPED(status)) << status;
-  std::vector<std::string> children = parent_->children();
-  ASSERT_EQ(children.size(), 1u);
-  struct stat st {};
-  ASSERT_EQ(::stat((parent_->path() + "/" + children.front()).c_str(), &st), 0);
-  std::uint64_t killed_run = st.st_ino;
-  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
-  ASSERT_EQ(reap(supervisor), SIGKILL);
+class IpFilterKilledRun : public IpFilterRun {
+protected:
+  // Starts a run denying 127.0.0.2, stops its supervisor at "running" and SIGKILLs it: its
+  // entries stay in the maps (its RunFilter never ran its destructor). Returns its cgroup id.
+  std::uint64_t kill_filtered_run() {
+    pid_t supervisor = spawn_quiet(run_argv({"IPAddressDeny=127.0.0.2"}, {"/bin/sleep", "100"}),
+                                   {"RINGFENCE_STOP_AT=running"});
+    int status = 0;
+    EXPECT_EQ(::waitpid(supervisor, &status, WUNTRACED), supervisor);
+    EXPECT_TRUE(WIFSTOPPED(status)) << status;
+    std::vector<std::string> children = parent_->children();
+    EXPECT_EQ(children.size(), 1u);
+    struct stat st {};
+    if (!children.empty()) {
+      EXPECT_EQ(::stat((parent_->path() + "/" + children.front()).c_str(), &st), 0);
+    }
+    ::kill(supervisor, SIGKILL);
+    reap(supervisor);
+    return st.st_ino; // a cgroup's id is its inode number
+  }
 
+  // How many entries of the cgroup the shared maps hold (policy entry and IPv4 rules).
+  std::size_t entries_of(std::uint64_t cgroup_id) const {
+    std::optional<netfilter::ParentFilter> filter = parent_filter();
+    if (!filter) {
+      ADD_FAILURE() << "no set on the parent";
+      return 0;
+    }
+    std::vector<std::uint64_t> policies =
+        test::map_keys<std::uint64_t>(filter->maps().policies.get());
+    std::vector<ip4_rule_key> deny4 = test::map_keys<ip4_rule_key>(filter->maps().deny4.get());
+    return static_cast<std::size_t>(
+        std::count(policies.begin(), policies.end(), cgroup_id) +
+        std::count_if(deny4.begin(), deny4.end(),
+                      [&](const ip4_rule_key &k) { return test::cgroup_of(k) == cgroup_id; }));
+  }
+};
+
+// `ringfence gc` reaps the killed run's cgroup and removes its entries from the maps.
+TEST_F(IpFilterKilledRun, GcRemovesTheEntriesOfTheReapedRun) {
+  std::uint64_t killed = kill_filtered_run();
+  ASSERT_NE(killed, 0u);
+  ASSERT_EQ(entries_of(killed), 2u) << "the killed run left its policy entry and its rule";
   CommandResult gc =
       test::run_command({test::ringfence_bin(), "gc", "--cgroup-parent", parent_->relative()});
   ASSERT_EQ(gc.status, 0) << gc.err;
+  EXPECT_TRUE(parent_->children().empty());
+  EXPECT_EQ(entries_of(killed), 0u);
+}
+
+// Without gc, the next run under the parent reaps the killed run and sweeps its entries.
+TEST_F(IpFilterKilledRun, NextRunSweepsTheEntriesOfTheReapedRun) {
+  std::uint64_t killed = kill_filtered_run();
+  ASSERT_NE(killed, 0u);
+  ASSERT_EQ(entries_of(killed), 2u);
   ProbeResults later = probe({"IPAddressDeny=127.0.0.3"}, {"tcp", "127.0.0.3"});
   ASSERT_EQ(outcome(later, "tcp 127.0.0.3"), "EPERM");
-
-  std::optional<netfilter::ParentFilter> filter = parent_filter();
-  ASSERT_TRUE(filter);
-  std::vector<std::uint64_t> policies = test::map_keys<std::uint64_t>(filter->maps().policies.get());
-  EXPECT_EQ(std::count(policies.begin(), policies.end(), killed_run), 0)
-      << "the killed run's policy entry is still in the map";
-  std::vector<ip4_rule_key> deny4 = test::map_keys<ip4_rule_key>(filter->maps().deny4.get());
-  EXPECT_EQ(std::count_if(deny4.begin(), deny4.end(),
-                          [&](const ip4_rule_key &k) { return test::cgroup_of(k) == killed_run; }),
-            0)
-      << "the killed run's IPAddressDeny= rule is still in the map";
+  EXPECT_EQ(entries_of(killed), 0u);
 }
 
 } // namespace
