@@ -76,6 +76,18 @@ def tcp(addr, client_family):
     srv.accept()
     return 'ok'
 
+def tcp_fastopen(addr):
+    # sendto(MSG_FASTOPEN) connects without connect(): the SYN carries the data.
+    srv = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    srv.bind((addr, 0)); srv.listen(1)
+    c = socket.socket(family_of(addr), socket.SOCK_STREAM)  # blocking: no EINPROGRESS
+    c.bind((addr, 0))
+    c.sendto(b'x', socket.MSG_FASTOPEN, (addr, srv.getsockname()[1]))
+    conn, _ = srv.accept()
+    conn.settimeout(3)
+    conn.recv(1)
+    return 'ok'
+
 def udp(addr, client_family, connected):
     sf, sa = server_side(addr)
     srv = socket.socket(sf, socket.SOCK_DGRAM)
@@ -123,6 +135,7 @@ def wait(path):
 ACTIONS = {
     'tcp': lambda a: tcp(a, family_of(a)),
     'tcp6': lambda a: tcp(a, socket.AF_INET6),
+    'tcp_fastopen': tcp_fastopen,
     'udp_sendto': lambda a: udp(a, family_of(a), False),
     'udp6_sendto': lambda a: udp(a, socket.AF_INET6, False),
     'udp_connect': lambda a: udp(a, family_of(a), True),
@@ -299,6 +312,14 @@ TEST_F(IpFilterRun, TcpConnectToDeniedAddressFailsAtOnceWithEperm) {
   EXPECT_EQ(outcome(results, "tcp 127.0.0.2"), "EPERM");
   EXPECT_LT(results["tcp 127.0.0.2"].ms, 1000) << "a generous bound: EPERM is immediate";
   EXPECT_EQ(outcome(results, "tcp 127.0.0.1"), "ok");
+}
+
+// TCP Fast Open connects from sendto(): the connect hook must see that path too.
+TEST_F(IpFilterRun, TcpFastOpenSendtoToDeniedAddressFailsWithEperm) {
+  ProbeResults results = probe({"IPAddressDeny=127.0.0.2"},
+                               {"tcp_fastopen", "127.0.0.2", "tcp_fastopen", "127.0.0.1"});
+  EXPECT_EQ(outcome(results, "tcp_fastopen 127.0.0.2"), "EPERM");
+  EXPECT_EQ(outcome(results, "tcp_fastopen 127.0.0.1"), "ok");
 }
 
 TEST_F(IpFilterRun, UdpSendtoToDeniedAddressFailsWithEperm) {
