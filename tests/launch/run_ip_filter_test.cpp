@@ -747,10 +747,8 @@ TEST_F(IpFilterRun, SurvivorOfKilledSupervisorStaysFiltered) {
 // In a cgroup namespace (a container with its own cgroup2 mount) the parent's path under the
 // mount is relative to the namespace root, while the programs compare absolute cgroup
 // levels. The run must still get its own rules: 127.0.0.1 passes, 127.0.0.2 is refused.
-// BUG (disabled until fixed): the level is computed from the path, so it is too small by
-// the namespace root's depth; every socket of every run under such a parent is then looked
-// up under an ancestor's id, has no entry, and is refused everything (127.0.0.1 included).
-TEST_F(IpFilterRun, DISABLED_RulesApplyInsideACgroupNamespace) {
+// (The programs find the run below the parent's id when the level hint is wrong.)
+TEST_F(IpFilterRun, RulesApplyInsideACgroupNamespace) {
   std::string ns_root = parent_->path() + "/ns";
   ASSERT_EQ(::mkdir(ns_root.c_str(), 0755), 0) << std::strerror(errno);
   std::string out = tmp_ / "out", procs = ns_root + "/cgroup.procs", mount = parent_->mount();

@@ -34,6 +34,12 @@ constexpr bpf_attach_type kHooks[] = {BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6
                                       BPF_CGROUP_UDP4_SENDMSG,  BPF_CGROUP_UDP6_SENDMSG,
                                       BPF_CGROUP_INET_INGRESS,  BPF_CGROUP_INET_EGRESS};
 
+std::uint64_t parent_id(const IpTestParent &parent) {
+  Result<std::uint64_t> id = cgroup::cgroup_id(parent.path());
+  EXPECT_TRUE(id);
+  return id ? *id : 0;
+}
+
 int run_level_below(const IpTestParent &parent) {
   return cgroup::cgroup_level(parent.mount(), parent.path()) + 1;
 }
@@ -136,9 +142,9 @@ TEST(ParentFilter, AttachTwiceOnOneParentReturnsTheSameSet) {
   RF_REQUIRE_ROOT();
   IpTestParent parent;
   UniqueFd fd = parent.open();
-  Result<ParentFilter> first = ParentFilter::attach(fd.get(), run_level_below(parent), false);
+  Result<ParentFilter> first = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
   ASSERT_TRUE(first) << first.error().message();
-  Result<ParentFilter> second = ParentFilter::attach(fd.get(), run_level_below(parent), true);
+  Result<ParentFilter> second = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), true);
   ASSERT_TRUE(second) << second.error().message();
 
   for (bpf_attach_type hook : kHooks)
@@ -155,7 +161,7 @@ TEST(ParentFilter, InstallWritesTheRunsEntriesAndItsDestructorRemovesThem) {
   RF_REQUIRE_ROOT();
   IpTestParent parent;
   UniqueFd fd = parent.open();
-  Result<ParentFilter> filter = ParentFilter::attach(fd.get(), run_level_below(parent), false);
+  Result<ParentFilter> filter = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
   ASSERT_TRUE(filter) << filter.error().message();
   const FilterMaps &maps = filter->maps();
   constexpr std::uint64_t kRun = 4242;
@@ -193,7 +199,7 @@ TEST(ParentFilter, InstallWithoutIpDirectivesWritesAPassAllEntry) {
   RF_REQUIRE_ROOT();
   IpTestParent parent;
   UniqueFd fd = parent.open();
-  Result<ParentFilter> filter = ParentFilter::attach(fd.get(), run_level_below(parent), false);
+  Result<ParentFilter> filter = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
   ASSERT_TRUE(filter) << filter.error().message();
   Result<RunFilter> run = filter->install(7, Policy{});
   ASSERT_TRUE(run) << run.error().message();
@@ -206,7 +212,7 @@ TEST(ParentFilter, AdmitAddsPassAllEntryButKeepsAnExistingOne) {
   RF_REQUIRE_ROOT();
   IpTestParent parent;
   UniqueFd fd = parent.open();
-  Result<ParentFilter> filter = ParentFilter::attach(fd.get(), run_level_below(parent), false);
+  Result<ParentFilter> filter = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
   ASSERT_TRUE(filter) << filter.error().message();
   Result<RunFilter> run = filter->install(11, filtered_policy());
   ASSERT_TRUE(run) << run.error().message();
@@ -223,7 +229,7 @@ TEST(ParentFilter, SweepRemovesEntriesOfDeadCgroupsOnly) {
   RF_REQUIRE_ROOT();
   IpTestParent parent;
   UniqueFd fd = parent.open();
-  Result<ParentFilter> filter = ParentFilter::attach(fd.get(), run_level_below(parent), false);
+  Result<ParentFilter> filter = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
   ASSERT_TRUE(filter) << filter.error().message();
   const FilterMaps &maps = filter->maps();
   constexpr std::uint64_t kLive = 100, kDead = 200, kAdmittedDead = 300;
@@ -256,7 +262,7 @@ TEST(ParentFilter, SetOfAnotherBuildIsDetachedWhenNoRunsAreAlive) {
   ASSERT_TRUE(found) << found.error().message();
   EXPECT_FALSE(*found) << "find() must not return another build's set";
 
-  Result<ParentFilter> fresh = ParentFilter::attach(fd.get(), run_level_below(parent), false);
+  Result<ParentFilter> fresh = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
   ASSERT_TRUE(fresh) << fresh.error().message();
   for (bpf_attach_type hook : kHooks)
     EXPECT_EQ(attached_programs(fd.get(), hook).size(), 1u) << "hook " << hook;
@@ -276,7 +282,7 @@ TEST(ParentFilter, SetOfAnotherBuildIsRefusedWhileRunsAreAlive) {
   ASSERT_NE(other, 0u);
   ASSERT_EQ(build_of(other), build_id() + 1);
 
-  Result<ParentFilter> attached = ParentFilter::attach(fd.get(), run_level_below(parent), true);
+  Result<ParentFilter> attached = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), true);
   ASSERT_FALSE(attached);
   EXPECT_NE(attached.error().message().find("another ringfence build"), std::string::npos)
       << attached.error().message();
