@@ -399,6 +399,9 @@ Status Invocation::prepare_ip_filter() {
     for (std::uint64_t run : *runs)
       if (run != cgroup_->id())
         RF_TRY(filter->admit(run));
+  // A supervisor that moved to a leaf of a delegated parent sits at the runs' level.
+  if (Result<std::uint64_t> leaf = cgroup::cgroup_id(parent_path_ + "/supervisor"); leaf)
+    RF_TRY(filter->admit(*leaf));
   if (reaped_stale_) // entries of runs whose supervisor was killed
     RF_TRY(filter->sweep(*runs));
   Result<netfilter::RunFilter> installed = filter->install(cgroup_->id(), policy_);
