@@ -9,7 +9,7 @@
 #include "launch/supervisor.hpp"
 #include "netfilter/inherited_sockets.hpp"
 #include "netfilter/ip_filter.hpp"
-#include "seccomp/filter.hpp"
+#include "seccomp/cache.hpp"
 #include "unit/exec_line.hpp"
 #include "unit/loader.hpp"
 
@@ -275,7 +275,8 @@ Status Invocation::prepare_plans() {
   base.umask = policy_.umask.value_or(022);
   base.restrict_realtime = policy_.restrict_realtime;
   if (policy_.has_seccomp()) {
-    Result<seccomp::CompiledFilter> filter = seccomp::compile(policy_);
+    Result<seccomp::CompiledFilter> filter =
+        seccomp::compile_cached(policy_, seccomp::kDefaultCacheDirectory);
     if (!filter)
       return filter.error().wrap("seccomp");
     base.seccomp = std::move(filter->program);

@@ -1,0 +1,137 @@
+#include "seccomp/cache.hpp"
+
+#include "util/unique_fd.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rf::seccomp {
+namespace {
+
+void add(std::string &key, const std::string &field) { key += field + '\n'; }
+
+std::uint64_t fnv1a(const std::string &text) {
+  std::uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text)
+    hash = (hash ^ c) * 1099511628211ull;
+  return hash;
+}
+
+std::string executable_identity() {
+  struct stat st {};
+  if (::stat("/proc/self/exe", &st) < 0)
+    return "unknown";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+         std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+// Root's, and writable by nobody else: what a root process may trust.
+bool trustworthy(int fd, bool directory) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH)) &&
+         (directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
+}
+
+UniqueFd open_directory(const std::string &directory) {
+  std::string parent = directory.substr(0, directory.rfind('/'));
+  ::mkdir(parent.c_str(), 0755);
+  ::mkdir(directory.c_str(), 0700);
+  UniqueFd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  return fd && trustworthy(fd.get(), true) ? std::move(fd) : UniqueFd();
+}
+
+// An entry is the key, a NUL, then the program: the key is compared whole, so a hash
+// collision can never hand a run another policy's filter.
+std::optional<CompiledFilter> load(int dir_fd, const std::string &name, const std::string &key) {
+  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st {};
+  if (!fd || !trustworthy(fd.get(), false) || ::fstat(fd.get(), &st) < 0)
+    return std::nullopt;
+  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+  if (::pread(fd.get(), bytes.data(), bytes.size(), 0) != st.st_size)
+    return std::nullopt;
+  std::size_t header = key.size() + 1;
+  if (bytes.size() <= header || bytes.compare(0, key.size(), key) != 0 || bytes[key.size()] != '\0' ||
+      (bytes.size() - header) % sizeof(sock_filter) != 0)
+    return std::nullopt;
+  CompiledFilter filter;
+  filter.program.resize((bytes.size() - header) / sizeof(sock_filter));
+  std::memcpy(filter.program.data(), bytes.data() + header, bytes.size() - header);
+  return filter;
+}
+
+// Written to a temporary name and renamed: a reader sees a whole entry or none.
+void store(int dir_fd, const std::string &name, const std::string &key,
+           const CompiledFilter &filter) {
+  std::string temporary = name + ".tmp." + std::to_string(::getpid());
+  UniqueFd fd(::openat(dir_fd, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd)
+    return;
+  std::string bytes = key + '\0';
+  bytes.append(reinterpret_cast<const char *>(filter.program.data()),
+               filter.program.size() * sizeof(sock_filter));
+  bool written = ::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  fd.reset();
+  if (!written || ::renameat(dir_fd, temporary.c_str(), dir_fd, name.c_str()) < 0)
+    ::unlinkat(dir_fd, temporary.c_str(), 0);
+}
+
+} // namespace
+
+std::string cache_key(const Policy &p) {
+  std::string key;
+  add(key, executable_identity());
+  const scmp_version *v = seccomp_version();
+  add(key, "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+               std::to_string(v->micro));
+  if (p.syscall_filter) {
+    add(key, p.syscall_filter->allow_list ? "allow" : "deny");
+    for (const auto &[name, action] : p.syscall_filter->entries)
+      add(key, name + "=" + std::to_string(action));
+    for (const std::string &name : p.syscall_filter->named_explicitly)
+      add(key, "named " + name);
+  }
+  add(key, "errno " + (p.syscall_error_number ? std::to_string(*p.syscall_error_number) : "kill"));
+  for (const std::string &arch : p.syscall_architectures)
+    add(key, "arch " + arch);
+  if (p.syscall_log) {
+    add(key, p.syscall_log->allow_list ? "log" : "log~");
+    for (const std::string &name : p.syscall_log->names)
+      add(key, "log " + name);
+  }
+  if (p.restrict_address_families) {
+    add(key, p.restrict_address_families->allow_list ? "af" : "af~");
+    for (int family : p.restrict_address_families->families)
+      add(key, "af " + std::to_string(family));
+  }
+  if (p.restrict_namespaces)
+    add(key, "ns " + std::to_string(p.restrict_namespaces->allowed));
+  add(key, std::string("flags ") + (p.lock_personality ? "P" : "-") +
+               (p.memory_deny_write_execute ? "W" : "-") + (p.restrict_realtime ? "R" : "-") +
+               (p.restrict_suid_sgid ? "S" : "-"));
+  return key;
+}
+
+Result<CompiledFilter> compile_cached(const Policy &policy, const std::string &directory) {
+  std::string key = cache_key(policy);
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx.bpf",
+                static_cast<unsigned long long>(fnv1a(key)));
+  UniqueFd dir = open_directory(directory);
+  if (dir)
+    if (std::optional<CompiledFilter> cached = load(dir.get(), name, key))
+      return std::move(*cached);
+  Result<CompiledFilter> compiled = compile(policy);
+  if (compiled && dir)
+    store(dir.get(), name, key, *compiled);
+  return compiled;
+}
+
+} // namespace rf::seccomp

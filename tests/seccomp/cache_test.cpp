@@ -1,0 +1,121 @@
+// The on-disk cache of compiled seccomp programs: same program as a fresh compile, a
+// different entry per policy, and only a root-owned, private directory is trusted.
+#include "seccomp/cache.hpp"
+#include "test_support.hpp"
+#include "unit/directives.hpp"
+#include "unit/ini_reader.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <dirent.h>
+#include <iostream>
+#include <sys/stat.h>
+
+using namespace rf;
+
+namespace {
+
+Policy policy_of(const std::string &body) {
+  Diagnostics diags;
+  unit::LoadedUnit unit;
+  unit.name = *unit::parse_unit_name("t.service");
+  unit.fragment = "t.service";
+  unit.assignments = unit::parse_ini("[Service]\nExecStart=/bin/true\n" + body, "t.service", diags);
+  unit::BuiltPolicy built = unit::build_policy(unit, {}, diags);
+  EXPECT_FALSE(diags.has_errors());
+  return built.policy;
+}
+
+bool same_program(const seccomp::CompiledFilter &a, const seccomp::CompiledFilter &b) {
+  return a.program.size() == b.program.size() &&
+         std::memcmp(a.program.data(), b.program.data(), a.program.size() * sizeof(sock_filter)) == 0;
+}
+
+int entries(const std::string &directory) {
+  int count = 0;
+  if (DIR *dir = ::opendir(directory.c_str())) {
+    while (const dirent *e = ::readdir(dir))
+      count += e->d_name[0] != '.';
+    ::closedir(dir);
+  }
+  return count;
+}
+
+const char *kSystemService = "SystemCallFilter=@system-service\nSystemCallErrorNumber=EPERM\n";
+
+TEST(SeccompCache, KeyDependsOnEverySeccompDirective) {
+  std::string base = seccomp::cache_key(policy_of(kSystemService));
+  EXPECT_EQ(base, seccomp::cache_key(policy_of(kSystemService)));
+  for (const char *extra : {"SystemCallFilter=~@resources\n", "SystemCallErrorNumber=EACCES\n",
+                            "RestrictAddressFamilies=AF_UNIX\n", "RestrictNamespaces=yes\n",
+                            "LockPersonality=yes\n", "MemoryDenyWriteExecute=yes\n",
+                            "RestrictRealtime=yes\n", "RestrictSUIDSGID=yes\n",
+                            "SystemCallLog=getpid\n"})
+    EXPECT_NE(base, seccomp::cache_key(policy_of(std::string(kSystemService) + extra))) << extra;
+}
+
+TEST(SeccompCache, CachedProgramIsTheCompiledOneAndIsReused) {
+  RF_REQUIRE_ROOT(); // the cache trusts only root's files
+  test::TempDir dir;
+  std::string cache = dir / "cache";
+  Policy policy = policy_of(kSystemService);
+  Result<seccomp::CompiledFilter> fresh = seccomp::compile(policy);
+  ASSERT_TRUE(fresh);
+
+  auto start = std::chrono::steady_clock::now();
+  Result<seccomp::CompiledFilter> first = seccomp::compile_cached(policy, cache);
+  auto compiled = std::chrono::steady_clock::now();
+  Result<seccomp::CompiledFilter> second = seccomp::compile_cached(policy, cache);
+  auto cached = std::chrono::steady_clock::now();
+  ASSERT_TRUE(first && second);
+  EXPECT_TRUE(same_program(*fresh, *first));
+  EXPECT_TRUE(same_program(*fresh, *second));
+  EXPECT_EQ(entries(cache), 1);
+  std::cout << "compile " << std::chrono::duration<double, std::milli>(compiled - start).count()
+            << " ms, from the cache "
+            << std::chrono::duration<double, std::milli>(cached - compiled).count() << " ms\n";
+
+  ASSERT_TRUE(seccomp::compile_cached(policy_of("SystemCallFilter=~@mount\n"), cache));
+  EXPECT_EQ(entries(cache), 2);
+}
+
+TEST(SeccompCache, EntryOfAnotherKeyIsNotTaken) {
+  RF_REQUIRE_ROOT();
+  test::TempDir dir;
+  std::string cache = dir / "cache";
+  Policy allow = policy_of(kSystemService), deny = policy_of("SystemCallFilter=~@mount\n");
+  ASSERT_TRUE(seccomp::compile_cached(allow, cache));
+  // Put the allow list's entry under the deny list's name: the key inside must not match.
+  DIR *d = ::opendir(cache.c_str());
+  ASSERT_NE(d, nullptr);
+  std::string name;
+  while (const dirent *e = ::readdir(d))
+    if (e->d_name[0] != '.')
+      name = e->d_name;
+  ::closedir(d);
+  ASSERT_TRUE(seccomp::compile_cached(deny, cache));
+  std::string deny_name;
+  d = ::opendir(cache.c_str());
+  while (const dirent *e = ::readdir(d))
+    if (e->d_name[0] != '.' && name != e->d_name)
+      deny_name = e->d_name;
+  ::closedir(d);
+  ASSERT_FALSE(deny_name.empty());
+  ASSERT_EQ(::rename((cache + "/" + name).c_str(), (cache + "/" + deny_name).c_str()), 0);
+  Result<seccomp::CompiledFilter> got = seccomp::compile_cached(deny, cache);
+  Result<seccomp::CompiledFilter> expected = seccomp::compile(deny);
+  ASSERT_TRUE(got && expected);
+  EXPECT_TRUE(same_program(*got, *expected));
+}
+
+TEST(SeccompCache, DirectoryOthersCanWriteIsNotUsed) {
+  RF_REQUIRE_ROOT();
+  test::TempDir dir;
+  std::string cache = dir / "cache";
+  ASSERT_EQ(::mkdir(cache.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(cache.c_str(), 0777), 0);
+  ASSERT_TRUE(seccomp::compile_cached(policy_of(kSystemService), cache));
+  EXPECT_EQ(entries(cache), 0);
+}
+
+} // namespace
