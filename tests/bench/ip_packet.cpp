@@ -1,0 +1,374 @@
+// Per-packet cost of the IP filter's cgroup_skb/egress program (bpf/ip_filter.bpf.c) with
+// BPF_PROG_TEST_RUN, next to a pass-all CGROUP_SKB program run the same way in the same run.
+//
+// What is measured, and why it is the real path: since Linux 5.16 the test run's skb belongs
+// to a socket made with sk_alloc(), which records the calling task's cgroup like any socket
+// (cgroup_sk_alloc). bpf_skb_ancestor_cgroup_id() therefore answers with this process's
+// cgroup, so `run_level` is loaded as this process's cgroup level and the rules are keyed by
+// its cgroup id: every packet takes the path a run's packet takes (ancestor id, policy
+// lookup, two header loads, allow and deny trie lookups, counters). A check before timing
+// proves it: with its policy entry removed every packet must be refused (fail closed), and
+// every destination's verdict must match the deny prefixes computed here.
+//
+// The programs are loaded, never attached, and BPF_PROG_TEST_RUN transmits nothing.
+// The kernel times `repeat` runs of one packet per call and reports the mean; each call takes
+// the next of the destinations (round-robin), and p50/p99 are over calls.
+//
+// Usage: bench-ip-packet [--quick] [--calls N] [--repeat N] [--destinations N]
+#include "cgroup/cgroup.hpp"
+#include "netfilter/ip_filter_skel.hpp"
+#include "sandbox_abi.h"
+#include "util/bpf_handles.hpp"
+#include "util/unique_fd.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <array>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <sys/utsname.h>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+
+[[noreturn]] void die(const std::string &what) {
+  std::fprintf(stderr, "bench-ip-packet: %s\n", what.c_str());
+  std::exit(1);
+}
+
+int quiet_libbpf(enum libbpf_print_level, const char *format, va_list args) {
+  if (std::getenv("RINGFENCE_DEBUG") == nullptr)
+    return 0;
+  return std::vfprintf(stderr, format, args);
+}
+
+// ---- packets ----
+
+constexpr std::size_t kEthLen = 14, kIpLen = 20, kUdpLen = 8, kPayload = 32;
+constexpr std::size_t kPacketLen = kEthLen + kIpLen + kUdpLen + kPayload;
+using Packet = std::array<std::uint8_t, kPacketLen>;
+
+void put16(std::uint8_t *at, std::uint16_t value) {
+  at[0] = static_cast<std::uint8_t>(value >> 8);
+  at[1] = static_cast<std::uint8_t>(value);
+}
+
+void put32(std::uint8_t *at, std::uint32_t value) {
+  put16(at, static_cast<std::uint16_t>(value >> 16));
+  put16(at + 2, static_cast<std::uint16_t>(value));
+}
+
+// Ethernet + IPv4 + UDP to `dst` (host order). The test run strips the Ethernet header
+// (eth_type_trans) and hands the program the skb from the IP header on, as on egress.
+Packet udp_packet(std::uint32_t dst) {
+  Packet p{};
+  put16(&p[12], 0x0800); // ETH_P_IP
+  std::uint8_t *ip = &p[kEthLen];
+  ip[0] = 0x45;
+  put16(ip + 2, static_cast<std::uint16_t>(kIpLen + kUdpLen + kPayload));
+  ip[8] = 64;
+  ip[9] = 17; // UDP
+  put32(ip + 12, 0xc0a80002);  // 192.168.0.2; egress looks at the destination only
+  put32(ip + 16, dst);
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < kIpLen; i += 2)
+    sum += static_cast<std::uint32_t>(ip[i] << 8 | ip[i + 1]);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  put16(ip + 10, static_cast<std::uint16_t>(~sum));
+  std::uint8_t *udp = ip + kIpLen;
+  put16(udp, 40000);
+  put16(udp + 2, 9); // discard
+  put16(udp + 4, static_cast<std::uint16_t>(kUdpLen + kPayload));
+  return p;
+}
+
+// ---- rules ----
+
+struct Prefix {
+  std::uint32_t addr; // host order, masked
+  std::uint32_t length;
+};
+
+std::uint32_t mask(std::uint32_t length) {
+  return length == 0 ? 0 : ~std::uint32_t{0} << (32 - length);
+}
+
+// `count` distinct random /24../32 prefixes inside 10.0.0.0/8 (seeded: the same every run).
+std::vector<Prefix> random_prefixes(std::size_t count, std::mt19937 &rng) {
+  std::unordered_set<std::uint64_t> seen;
+  std::vector<Prefix> out;
+  std::uniform_int_distribution<std::uint32_t> low24(0, 0xffffff), length(24, 32);
+  while (out.size() < count) {
+    std::uint32_t plen = length(rng);
+    std::uint32_t addr = (0x0a000000u | low24(rng)) & mask(plen);
+    if (seen.insert(std::uint64_t{addr} << 8 | plen).second)
+      out.push_back({addr, plen});
+  }
+  return out;
+}
+
+bool denied(const std::unordered_set<std::uint64_t> &deny, std::uint32_t dst) {
+  for (std::uint32_t plen = 24; plen <= 32; ++plen)
+    if (deny.count(std::uint64_t{dst & mask(plen)} << 8 | plen))
+      return true;
+  return false;
+}
+
+ip4_rule_key rule_key(std::uint64_t cgroup, Prefix prefix) {
+  ip4_rule_key key{};
+  key.prefixlen = SANDBOX_CGROUP_BITS + prefix.length;
+  std::memcpy(key.cgroup, &cgroup, sizeof key.cgroup);
+  std::uint32_t net = htonl(prefix.addr);
+  std::memcpy(key.addr, &net, sizeof key.addr);
+  return key;
+}
+
+// ---- programs ----
+
+struct Program {
+  std::string label;
+  int fd = -1;
+  std::size_t deny_count = 0;
+  std::vector<double> ns; // one mean per call
+  std::size_t dropped = 0;
+};
+
+// r0 = 1 (pass); exit. What any cgroup_skb program costs at the least.
+rf::UniqueFd load_pass_all() {
+  bpf_insn insns[2]{};
+  insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  insns[0].dst_reg = BPF_REG_0;
+  insns[0].imm = 1;
+  insns[1].code = BPF_JMP | BPF_EXIT;
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_CGROUP_INET_EGRESS);
+  rf::UniqueFd fd(bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "rf_bench_pass", "GPL", insns, 2, &opts));
+  if (!fd)
+    die(std::string("loading the pass-all program failed: ") + std::strerror(errno));
+  return fd;
+}
+
+struct Filter {
+  rf::SkelPtr<ip_filter> skel;
+  std::uint64_t cgroup = 0;
+  std::uint32_t flags = 0;
+  std::unordered_set<std::uint64_t> deny; // for the expected verdicts
+};
+
+void set_policy(const Filter &f, bool present) {
+  int fd = bpf_map__fd(f.skel->maps.policies);
+  sandbox_policy policy{};
+  policy.flags = f.flags;
+  int err = present ? bpf_map_update_elem(fd, &f.cgroup, &policy, BPF_ANY)
+                    : bpf_map_delete_elem(fd, &f.cgroup);
+  if (err < 0)
+    die(std::string("writing the policy entry failed: ") + std::strerror(-err));
+}
+
+// A fresh skeleton with its own maps: each configuration keeps its tries while all are
+// timed interleaved. The rules are what `ringfence run` writes for this cgroup id.
+Filter load_filter(std::uint32_t level, std::uint64_t cgroup, const std::vector<Prefix> &deny,
+                   std::uint32_t flags) {
+  Filter f;
+  f.cgroup = cgroup;
+  f.flags = flags;
+  f.skel.reset(ip_filter::open());
+  if (!f.skel)
+    die(std::string("opening the ip_filter object failed: ") + std::strerror(errno));
+  f.skel->rodata->run_level = level;
+  if (int err = ip_filter::load(f.skel.get()); err < 0)
+    die(std::string("loading the ip_filter programs failed: ") + std::strerror(-err));
+  std::uint8_t one = 1;
+  ip4_rule_key allow = rule_key(cgroup, {0x7f000001, 32}); // IPAddressAllow=127.0.0.1
+  if (bpf_map_update_elem(bpf_map__fd(f.skel->maps.allow4), &allow, &one, BPF_ANY) < 0)
+    die(std::string("writing the allow rule failed: ") + std::strerror(errno));
+  for (const Prefix &p : deny) {
+    ip4_rule_key key = rule_key(cgroup, p);
+    if (bpf_map_update_elem(bpf_map__fd(f.skel->maps.deny4), &key, &one, BPF_ANY) < 0)
+      die(std::string("writing a deny rule failed: ") + std::strerror(errno));
+    f.deny.insert(std::uint64_t{p.addr} << 8 | p.length);
+  }
+  if (flags & SANDBOX_POLICY_ACCOUNTING) {
+    int cpus = libbpf_num_possible_cpus();
+    std::vector<sandbox_counters> zero(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+    if (bpf_map_update_elem(bpf_map__fd(f.skel->maps.counters), &cgroup, zero.data(), BPF_ANY) <
+        0)
+      die(std::string("creating the counters failed: ") + std::strerror(errno));
+  }
+  set_policy(f, true);
+  return f;
+}
+
+// One BPF_PROG_TEST_RUN call: the program's verdict on the packet, and the kernel's mean
+// time per run over `repeat` runs.
+std::pair<std::uint32_t, std::uint32_t> test_run(int fd, const Packet &packet, int repeat) {
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
+              .data_size_in = static_cast<std::uint32_t>(packet.size()), .repeat = repeat);
+  if (int err = bpf_prog_test_run_opts(fd, &opts); err < 0)
+    die(std::string("BPF_PROG_TEST_RUN failed: ") + std::strerror(-err));
+  return {opts.retval, opts.duration};
+}
+
+std::uint64_t egress_packets(const Filter &f) {
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<sandbox_counters> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  if (bpf_map_lookup_elem(bpf_map__fd(f.skel->maps.counters), &f.cgroup, per_cpu.data()) < 0)
+    die("reading the counters failed");
+  std::uint64_t total = 0;
+  for (const sandbox_counters &c : per_cpu)
+    total += c.egress_packets + c.dropped_egress_packets;
+  return total;
+}
+
+// Proves that the timed runs take the real path, not the early pass for cgroup id 0.
+std::size_t check_real_path(const Filter &f, const std::vector<Packet> &packets,
+                            const std::vector<std::uint32_t> &destinations) {
+  int fd = bpf_program__fd(f.skel->progs.rf_egress);
+  set_policy(f, false);
+  if (test_run(fd, packets[0], 1).first != 0)
+    die("without a policy entry the packet passed: the test run's socket is not in this "
+        "process's cgroup at run_level (kernel older than 5.16, or a cgroup namespace?), "
+        "so the program would pass every packet early and the timings would mean nothing");
+  set_policy(f, true);
+  std::uint64_t counted = (f.flags & SANDBOX_POLICY_ACCOUNTING) ? egress_packets(f) : 0;
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    bool expect_drop = (f.flags & SANDBOX_POLICY_FILTER) && denied(f.deny, destinations[i]);
+    std::uint32_t verdict = test_run(fd, packets[i], 1).first;
+    if (verdict != (expect_drop ? 0u : 1u))
+      die("a verdict differs from the deny rules; the program does not read the tries");
+    dropped += expect_drop;
+  }
+  if ((f.flags & SANDBOX_POLICY_ACCOUNTING) && egress_packets(f) - counted != packets.size())
+    die("the counters missed packets; the program does not take the accounting path");
+  return dropped;
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+int positive_arg(int argc, char **argv, int &i) {
+  if (i + 1 >= argc || std::atoi(argv[i + 1]) <= 0)
+    die(std::string(argv[i]) + " needs a positive number");
+  return std::atoi(argv[++i]);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int calls = 5000, repeat = 1000, destinations = 1000;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--quick")
+      calls = 1000;
+    else if (arg == "--calls")
+      calls = positive_arg(argc, argv, i);
+    else if (arg == "--repeat")
+      repeat = positive_arg(argc, argv, i);
+    else if (arg == "--destinations")
+      destinations = positive_arg(argc, argv, i);
+    else
+      die("usage: bench-ip-packet [--quick] [--calls N] [--repeat N] [--destinations N]");
+  }
+  libbpf_set_print(quiet_libbpf);
+
+  // This process's cgroup: the test run's socket is charged to it (see the top comment).
+  auto mount = rf::cgroup::find_cgroup2_mount();
+  if (!mount)
+    die(mount.error().message());
+  auto path = rf::cgroup::own_cgroup_path();
+  if (!path)
+    die(path.error().message());
+  auto cgroup = rf::cgroup::cgroup_id(*mount + *path);
+  if (!cgroup)
+    die(cgroup.error().message());
+  std::uint32_t level = 0;
+  for (char c : *path)
+    level += c == '/';
+  if (*path == "/")
+    level = 0;
+
+  std::mt19937 rng(20240601);
+  std::vector<std::uint32_t> dsts;
+  std::vector<Packet> packets;
+  std::uniform_int_distribution<std::uint32_t> low24(0, 0xffffff);
+  for (int i = 0; i < destinations; ++i) {
+    dsts.push_back(0x0a000000u | low24(rng));
+    packets.push_back(udp_packet(dsts.back()));
+  }
+  std::vector<Prefix> deny_100k = random_prefixes(100000, rng);
+  std::vector<Prefix> deny_1k(deny_100k.begin(), deny_100k.begin() + 1000);
+
+  constexpr std::uint32_t kFilterAcct = SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING;
+  rf::UniqueFd pass_all = load_pass_all();
+  std::vector<Filter> filters;
+  filters.push_back(load_filter(level, *cgroup, {}, 0));
+  filters.push_back(load_filter(level, *cgroup, {}, kFilterAcct));
+  filters.push_back(load_filter(level, *cgroup, deny_1k, kFilterAcct));
+  filters.push_back(load_filter(level, *cgroup, deny_100k, kFilterAcct));
+  filters.push_back(load_filter(level, *cgroup, deny_100k, SANDBOX_POLICY_FILTER));
+
+  std::vector<Program> programs(6);
+  programs[0] = {"pass-all (2 insns, baseline)", pass_all.get(), 0, {}, 0};
+  programs[1] = {"rf_egress, no IP policy", -1, 0, {}, 0};
+  programs[2] = {"rf_egress, 0 deny, acct", -1, 0, {}, 0};
+  programs[3] = {"rf_egress, 1k deny, acct", -1, 1000, {}, 0};
+  programs[4] = {"rf_egress, 100k deny, acct", -1, 100000, {}, 0};
+  programs[5] = {"rf_egress, 100k deny, no acct", -1, 100000, {}, 0};
+  for (std::size_t i = 0; i < filters.size(); ++i) {
+    programs[i + 1].fd = bpf_program__fd(filters[i].skel->progs.rf_egress);
+    programs[i + 1].dropped = check_real_path(filters[i], packets, dsts);
+  }
+
+  for (int call = 0; call < calls / 10; ++call) // warm-up: JIT images, trie nodes, slabs
+    for (Program &p : programs)
+      test_run(p.fd, packets[static_cast<std::size_t>(call) % packets.size()], repeat);
+  // Interleaved, and the order rotates per call, so that noise and cache effects of the
+  // machine hit every program alike.
+  for (int call = 0; call < calls; ++call) {
+    const Packet &packet = packets[static_cast<std::size_t>(call) % packets.size()];
+    for (std::size_t k = 0; k < programs.size(); ++k) {
+      Program &p = programs[(k + static_cast<std::size_t>(call)) % programs.size()];
+      p.ns.push_back(test_run(p.fd, packet, repeat).second);
+    }
+  }
+
+  utsname uts{};
+  uname(&uts);
+  std::printf("bench-ip-packet: cgroup_skb/egress (rf_egress of bpf/ip_filter.bpf.c) per packet, "
+              "BPF_PROG_TEST_RUN\n");
+  std::printf("  kernel %s; cgroup %s (level %u, id %llu) as the run's cgroup\n", uts.release,
+              path->c_str(), level, static_cast<unsigned long long>(*cgroup));
+  std::printf("  %d IPv4/UDP packets to distinct addresses in 10.0.0.0/8, round-robin; %d calls "
+              "x repeat %d per program, interleaved\n",
+              destinations, calls, repeat);
+  std::printf("  rules: IPAddressAllow=127.0.0.1 plus N random /24../32 deny prefixes in "
+              "10.0.0.0/8 (seeded)\n");
+  std::printf("  ns/packet = the kernel's mean over one call's repeats; p50/p99 over calls\n");
+  std::printf("  verified first: every verdict matches the rules, counters count every packet\n\n");
+  const Program &base = programs[0];
+  double base_p50 = percentile(base.ns, 0.5);
+  std::printf("  %-31s %6s %8s %8s %9s %10s\n", "program", "drop%", "p50 ns", "p99 ns",
+              "p50 ratio", "p50 - base");
+  for (const Program &p : programs) {
+    double p50 = percentile(p.ns, 0.5);
+    std::printf("  %-31s %6.1f %8.0f %8.0f %8.2fx %10.0f\n", p.label.c_str(),
+                100.0 * static_cast<double>(p.dropped) / static_cast<double>(packets.size()), p50,
+                percentile(p.ns, 0.99), p50 / base_p50, p50 - base_p50);
+  }
+  double p0 = percentile(programs[2].ns, 0.5), p100k = percentile(programs[4].ns, 0.5);
+  std::printf("\n  100k deny vs 0 deny (acct): p50 %.0f vs %.0f ns, ratio %.2fx  "
+              "(target: <= 60 ns/packet, flat in the number of prefixes)\n",
+              p100k, p0, p100k / p0);
+  return 0;
+}
