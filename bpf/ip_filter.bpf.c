@@ -11,45 +11,22 @@
  *     count traffic.
  * systemd's semantics: an allow match passes; else a deny match drops; else it passes.
  */
-#include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
 
-#include "sandbox_abi.h"
+#include "ip_rules.bpf.h"
 
 #define PASS 1
 #define REFUSE 0
 
 /* The cgroup level of the runs' cgroups (the parent's level + 1), set at load. */
 const volatile __u32 run_level = 1;
-
-/* Sized for the sum over all concurrent runs; no memory is used until entries exist. */
-#define RULES_MAX (1u << 20)
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct ip4_rule_key);
-	__type(value, __u8);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, RULES_MAX);
-} allow4 SEC(".maps"), deny4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct ip6_rule_key);
-	__type(value, __u8);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, RULES_MAX);
-} allow6 SEC(".maps"), deny6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u64);
-	__type(value, struct sandbox_policy);
-	__uint(max_entries, 65536);
-} policies SEC(".maps");
+/*
+ * Which build of these programs a set attached to a parent is (a hash of this object, set
+ * at load): user space reuses a set only if it matches. It lives in .rodata, which the
+ * programs use, so the kernel keeps it and lists it among their maps.
+ */
+const volatile __u64 build_id = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -59,53 +36,6 @@ struct {
 	__uint(max_entries, 65536);
 } counters SEC(".maps");
 
-/*
- * Which build of these programs a set attached to a parent is: user space writes a hash
- * of this object file here when it attaches the set, and reuses a set only if it matches.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 1);
-} rf_build SEC(".maps");
-
-enum verdict { ALLOWED, DENIED };
-
-static __always_inline void set_cgroup(__u8 out[8], __u64 cgroup)
-{
-	__builtin_memcpy(out, &cgroup, sizeof cgroup);
-}
-
-static __always_inline enum verdict check4(__u64 cgroup, __u32 addr)
-{
-	struct ip4_rule_key key = {.prefixlen = SANDBOX_CGROUP_BITS + 32};
-
-	set_cgroup(key.cgroup, cgroup);
-	__builtin_memcpy(key.addr, &addr, sizeof addr);
-	if (bpf_map_lookup_elem(&allow4, &key))
-		return ALLOWED;
-	return bpf_map_lookup_elem(&deny4, &key) ? DENIED : ALLOWED;
-}
-
-/* ::ffff:a.b.c.d, what a dual-stack AF_INET6 socket uses for IPv4 peers. */
-static __always_inline int is_v4_mapped(const __u32 addr[4])
-{
-	return addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0xffff);
-}
-
-static __always_inline enum verdict check6(__u64 cgroup, const __u32 addr[4])
-{
-	if (is_v4_mapped(addr))
-		return check4(cgroup, addr[3]); /* a v4 deny is not bypassed through AF_INET6 */
-	struct ip6_rule_key key = {.prefixlen = SANDBOX_CGROUP_BITS + 128};
-
-	set_cgroup(key.cgroup, cgroup);
-	__builtin_memcpy(key.addr, addr, 16);
-	if (bpf_map_lookup_elem(&allow6, &key))
-		return ALLOWED;
-	return bpf_map_lookup_elem(&deny6, &key) ? DENIED : ALLOWED;
-}
 
 /*
  * The run a socket belongs to: its ancestor at the runs' level. 0 means the socket is in

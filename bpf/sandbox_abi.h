@@ -42,11 +42,19 @@ struct ip6_rule_key {
 /*
  * One entry per run, keyed by its cgroup id, written before the service exists. A
  * socket in a run's cgroup without an entry is refused everything (fail closed).
+ *
+ * A socket passed in to a run (socket activation) was created outside its cgroup, so the
+ * cgroup programs never see it; it carries a locked socket filter instead, whose entry is
+ * keyed by SANDBOX_SOCKET_KEY(socket cookie) and names the run whose rules apply. Between
+ * runs that entry stays, with flags 0: the socket is back with its owner, and passes.
  */
 struct sandbox_policy {
 	__u32 flags;
 	__u32 pad;
+	__u64 rules_cgroup; /* socket entries: the run whose rules apply; else unused */
 };
+
+#define SANDBOX_SOCKET_KEY(cookie) ((cookie) | (1ull << 63))
 
 /* Per-protocol slots of sandbox_counters. */
 enum sandbox_protocol_slot {
@@ -105,7 +113,7 @@ struct sandbox_deny_event {
 
 SANDBOX_ABI_ASSERT(sizeof(struct ip4_rule_key) == 16, "ip4_rule_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct ip6_rule_key) == 28, "ip6_rule_key layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 8, "sandbox_policy layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 112, "sandbox_counters layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_deny_event) == 64, "sandbox_deny_event layout changed");
 

@@ -15,6 +15,7 @@ constexpr const char *kUsage = R"(Usage:
   ringfence verify [OPTIONS] UNIT...
   ringfence show [OPTIONS] UNIT [--json]
   ringfence syscalls [@GROUP | NAME]...
+  ringfence inspect UNIT --seccomp
   ringfence gc [--cgroup-parent CGROUP]
   ringfence --help | --version
 
@@ -27,6 +28,7 @@ Commands:
   verify      check units; print every problem as FILE:LINE: error: MESSAGE
   show        print the effective policy, each line with the file:line it came from
   syscalls    list the system call groups, or the members of the ones named
+  inspect     print the seccomp filter run would load, in libseccomp's pseudo code
 
 Options:
   -p, --property KEY=VALUE  set a [Service] directive after the unit and its drop-ins
@@ -44,7 +46,7 @@ RINGFENCE_CGROUP_PARENT.
 See ringfence(8) and ringfence.unit(5).
 )";
 
-enum OptionId { kUnitName = 256, kJson, kAuditLog, kCgroupParent, kVersion };
+enum OptionId { kUnitName = 256, kJson, kAuditLog, kCgroupParent, kSeccomp, kVersion };
 
 int usage_error(const char *command, const std::string &message) {
   std::fprintf(stderr, "ringfence: %s: %s\nTry 'ringfence --help'.\n", command, message.c_str());
@@ -58,6 +60,7 @@ const option kOptions[] = {
     {"audit-log", required_argument, nullptr, kAuditLog},
     {"cgroup-parent", required_argument, nullptr, kCgroupParent},
     {"verbose", no_argument, nullptr, 'v'},
+    {"seccomp", no_argument, nullptr, kSeccomp},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -83,6 +86,7 @@ bool parse_unit_options(int argc, char **argv, UnitOptions &options,
       case kJson: options.json = true; break;
       case kAuditLog: options.audit_log = optarg; break;
       case kCgroupParent: options.cgroup_parent = optarg; break;
+      case kSeccomp: options.seccomp = true; break;
       default:
         error = std::string("unknown or incomplete option '") + sub_argv[optind - 1] + "'";
         return false;
@@ -148,6 +152,15 @@ int main(int argc, char **argv) {
     if (!words.empty())
       return usage_error("gc", "takes no arguments");
     return gc_command(options);
+  }
+  if (command == "inspect") {
+    if (!parse_unit_options(argc - 1, argv + 1, options, words, nullptr, error))
+      return usage_error("inspect", error);
+    if (words.size() != 1)
+      return usage_error("inspect", "takes exactly one UNIT");
+    if (!options.seccomp)
+      return usage_error("inspect", "says what to inspect: --seccomp");
+    return inspect_command(words[0], options);
   }
   if (command == "verify" || command == "show") {
     if (!parse_unit_options(argc - 1, argv + 1, options, words, nullptr, error))

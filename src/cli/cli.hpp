@@ -16,6 +16,7 @@ struct UnitOptions {
   std::string cgroup_parent;          // --cgroup-parent (run, gc)
   bool json = false;
   bool verbose = false;
+  bool seccomp = false; // inspect --seccomp
 };
 
 struct RunRequest {
@@ -27,6 +28,7 @@ int verify_command(const std::vector<std::string> &units, const UnitOptions &opt
 int show_command(const std::string &unit, const UnitOptions &options);
 int run_command(const RunRequest &request, const UnitOptions &options);
 int gc_command(const UnitOptions &options);
+int inspect_command(const std::string &unit, const UnitOptions &options);
 int syscalls_command(const std::vector<std::string> &names);
 
 } // namespace rf::cli

@@ -4,6 +4,7 @@
 #include "policy/ip_prefix.hpp"
 #include "policy/names.hpp"
 #include "unit/directives.hpp"
+#include "seccomp/filter.hpp"
 #include "util/json.hpp"
 
 #include <cstdio>
@@ -153,6 +154,28 @@ int show_command(const std::string &unit_arg, const UnitOptions &options) {
   if (l.diags.has_errors())
     return 1;
   return options.json ? show_json(l) : show_text(l);
+}
+
+int inspect_command(const std::string &unit_arg, const UnitOptions &options) {
+  Loaded l = load(unit_arg, options);
+  print_diagnostics(l.diags);
+  if (l.diags.has_errors())
+    return 1;
+  const Policy &policy = l.built.policy;
+  if (!policy.has_seccomp()) {
+    std::printf("# %s sets no seccomp directive: ringfence loads no filter for it\n",
+                l.unit.name.full.c_str());
+    return 0;
+  }
+  Result<std::string> code = seccomp::pseudo_code(policy);
+  if (!code) {
+    std::fprintf(stderr, "ringfence: %s: seccomp: %s\n", l.unit.name.full.c_str(),
+                 code.error().message().c_str());
+    return 1;
+  }
+  std::printf("# The seccomp filter of %s, as `ringfence run` loads it\n%s",
+              l.unit.name.full.c_str(), code->c_str());
+  return 0;
 }
 
 } // namespace rf::cli

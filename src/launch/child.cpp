@@ -10,7 +10,9 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -143,6 +145,19 @@ void write_decimal(char *out, long value) {
   *out = '\0';
 }
 
+// What execve() would say, as far as access() can tell: no candidate → ENOENT, none
+// executable → EACCES.
+void check_executable(const ExecPlan &plan, int report_fd) {
+  int err = ENOENT;
+  for (const std::string &path : plan.exec_candidates) {
+    if (::access(path.c_str(), X_OK) == 0)
+      return;
+    if (errno != ENOENT && errno != ENOTDIR)
+      err = errno;
+  }
+  fail(report_fd, SetupStep::exec, err);
+}
+
 // execve() each candidate in turn, as execvp() does: ENOENT moves on, EACCES is remembered
 // and moves on, any other error ends the search.
 [[noreturn]] void exec_command(const ExecPlan &plan, ExecArrays &arrays, int report_fd) {
@@ -189,6 +204,7 @@ const char *step_description(SetupStep step) {
   case SetupStep::ambient_capabilities: return "ambient capabilities";
   case SetupStep::working_directory: return "working directory";
   case SetupStep::umask: return "umask";
+  case SetupStep::rlimits: return "resource limits";
   case SetupStep::no_new_privs: return "no_new_privs";
   case SetupStep::seccomp: return "seccomp filter";
   case SetupStep::exec: return "exec";
@@ -209,6 +225,7 @@ const char *step_stage(SetupStep step) {
   case SetupStep::ambient_capabilities: return "ambient-capabilities";
   case SetupStep::working_directory: return "working-directory";
   case SetupStep::umask: return "umask";
+  case SetupStep::rlimits: return "rlimits";
   case SetupStep::no_new_privs: return "no-new-privs";
   case SetupStep::seccomp: return "seccomp";
   case SetupStep::exec: return "exec";
@@ -224,6 +241,7 @@ const char *step_stage(SetupStep step) {
 //  - the parent-death signal is cleared by a uid change, so it is set after it;
 //  - ambient caps can only be raised once the uid is final;
 //  - chdir as the service's user, so directory permissions apply to it;
+//  - RLIMIT_RTPRIO (RestrictRealtime=) while setrlimit is surely allowed;
 //  - no_new_privs before seccomp (the kernel requires it without CAP_SYS_ADMIN), and
 //    seccomp last, so the filter needs to allow nothing but execve.
 void run_child(const ExecPlan &plan, ExecArrays &arrays, int report_fd) {
@@ -261,9 +279,21 @@ void run_child(const ExecPlan &plan, ExecArrays &arrays, int report_fd) {
       (!plan.working_directory_optional || ::chdir("/") < 0))
     fail(report_fd, SetupStep::working_directory);
   ::umask(plan.umask);
+  if (plan.restrict_realtime) {
+    rlimit none{0, 0};
+    if (::setrlimit(RLIMIT_RTPRIO, &none) < 0)
+      fail(report_fd, SetupStep::rlimits);
+  }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail(report_fd, SetupStep::no_new_privs);
-  // seccomp: loaded here, last (the seccomp component).
+  if (!plan.seccomp.empty()) {
+    // The filter may refuse write(): report a missing command while that still works.
+    check_executable(plan, report_fd);
+    sock_fprog program{static_cast<unsigned short>(plan.seccomp.size()),
+                       const_cast<sock_filter *>(plan.seccomp.data())};
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) < 0)
+      fail(report_fd, SetupStep::seccomp);
+  }
   exec_command(plan, arrays, report_fd);
 }
 

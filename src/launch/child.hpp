@@ -6,6 +6,7 @@
 #include "launch/credentials.hpp"
 
 #include <csignal>
+#include <linux/filter.h>
 #include <cstdint>
 #include <string>
 #include <sys/types.h>
@@ -26,6 +27,7 @@ enum class SetupStep : int {
   ambient_capabilities,
   working_directory,
   umask,
+  rlimits,
   no_new_privs,
   seccomp,
   exec,
@@ -66,6 +68,9 @@ struct ExecPlan {
 
   sigset_t ignored_signals{}; // SIG_IGN in the supervisor, inherited: reset for the service
   bool private_mounts = true; // see needs_private_mounts() in launcher.cpp
+
+  std::vector<sock_filter> seccomp; // empty: no filter
+  bool restrict_realtime = false;    // RLIMIT_RTPRIO 0 (RestrictRealtime=)
 
   std::string working_directory = "/";
   bool working_directory_optional = false;

@@ -7,7 +7,9 @@
 #include "launch/credentials.hpp"
 #include "launch/environment.hpp"
 #include "launch/supervisor.hpp"
+#include "netfilter/inherited_sockets.hpp"
 #include "netfilter/ip_filter.hpp"
+#include "seccomp/filter.hpp"
 #include "unit/exec_line.hpp"
 #include "unit/loader.hpp"
 
@@ -51,9 +53,6 @@ Status refuse_unenforced(const Policy &policy) {
     const auto &[key, origin] = policy.unenforced.front();
     return Error::msg(origin.str() + ": " + key + "= is not enforced by ringfence; refusing to start");
   }
-  if (policy.has_seccomp())
-    return Error::msg("SystemCallFilter= and the other seccomp directives are not enforced yet; "
-                      "refusing to start");
   return Ok{};
 }
 
@@ -220,6 +219,7 @@ private:
   std::string parent_path_;
   bool reaped_stale_ = false;
   std::optional<netfilter::RunFilter> ip_filter_;
+  std::optional<netfilter::InheritedSocketGuard> inherited_sockets_;
   std::optional<netfilter::IpCounters> ip_totals_;
   std::optional<audit::AuditLog> audit_log_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
@@ -273,6 +273,13 @@ Status Invocation::prepare_plans() {
                                                                : home_of_root();
   base.working_directory_optional = policy_.working_directory_optional;
   base.umask = policy_.umask.value_or(022);
+  base.restrict_realtime = policy_.restrict_realtime;
+  if (policy_.has_seccomp()) {
+    Result<seccomp::CompiledFilter> filter = seccomp::compile(policy_);
+    if (!filter)
+      return filter.error().wrap("seccomp");
+    base.seccomp = std::move(filter->program);
+  }
   base.supervisor = ::getpid();
   base.ignored_signals = ignored_signals();
   base.private_mounts = needs_private_mounts(base);
@@ -398,6 +405,17 @@ Status Invocation::prepare_ip_filter() {
   if (!installed)
     return installed.error().wrap("IP filter");
   ip_filter_.emplace(std::move(*installed));
+  if (policy_.has_ip_filter()) {
+    std::vector<netfilter::InheritedSocket> sockets =
+        netfilter::inherited_ip_sockets(plans_.front().listen_fds);
+    if (!sockets.empty()) {
+      Result<netfilter::InheritedSocketGuard> covered = netfilter::cover_inherited_sockets(
+          *filter, cgroup_->id(), sockets, policy_.allow_unfiltered_inherited_sockets);
+      if (!covered)
+        return covered.error().wrap("IP filter");
+      inherited_sockets_.emplace(std::move(*covered));
+    }
+  }
   return Ok{};
 }
 
@@ -555,7 +573,27 @@ Result<std::vector<std::string>> collect_garbage(const std::string &cgroup_paren
   Result<cgroup::Parent> parent = cgroup::resolve_parent(*mount, cgroup_parent);
   if (!parent)
     return parent.error();
-  return cgroup::reap_stale_invocations(parent->path);
+  Result<std::vector<std::string>> reaped = cgroup::reap_stale_invocations(parent->path);
+  if (!reaped)
+    return reaped.error();
+  // The IP rules of the reaped runs (their supervisors could not remove them).
+  UniqueFd parent_fd(::open(parent->path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent_fd)
+    return Error::from_errno("Failed to open cgroup '" + parent->path + "'");
+  Result<netfilter::ParentLock> lock = netfilter::ParentLock::acquire(parent_fd.get());
+  if (!lock)
+    return lock.error();
+  Result<std::optional<netfilter::ParentFilter>> filter =
+      netfilter::ParentFilter::find(parent_fd.get());
+  if (!filter)
+    return filter.error();
+  if (*filter) {
+    Result<std::set<std::uint64_t>> live = cgroup::invocation_ids(parent->path);
+    if (!live)
+      return live.error();
+    RF_TRY((*filter)->sweep(*live));
+  }
+  return reaped;
 }
 
 } // namespace rf::launch

@@ -54,7 +54,7 @@ bpf_program *program_of(ip_filter &skel, bpf_attach_type type) {
 struct FoundProgram {
   UniqueFd program;
   std::uint32_t id = 0;
-  std::uint64_t build = 0; // rf_build[0]
+  std::uint64_t build = 0; // build_id in its .rodata
   FilterMaps maps;
 };
 
@@ -99,9 +99,11 @@ std::optional<FoundProgram> inspect(std::uint32_t id) {
     if (!map || bpf_obj_get_info_by_fd(map.get(), &map_info, &map_length) < 0)
       continue;
     std::string_view name(map_info.name);
-    if (name == "rf_build") {
+    if (name.ends_with(".rodata") && map_info.value_size == sizeof(ip_filter::ip_filter__rodata)) {
       std::uint32_t zero = 0;
-      bpf_map_lookup_elem(map.get(), &zero, &found.build);
+      ip_filter::ip_filter__rodata rodata{};
+      if (bpf_map_lookup_elem(map.get(), &zero, &rodata) == 0)
+        found.build = rodata.build_id;
     } else if (UniqueFd *slot = map_slot(found.maps, name)) {
       *slot = std::move(map);
     }
@@ -163,13 +165,9 @@ Result<std::shared_ptr<FilterMaps>> load_and_attach(int parent_fd, int run_level
   if (!skel)
     return Error::from_errno("Failed to open the IP filter BPF object");
   skel->rodata->run_level = static_cast<__u32>(run_level);
+  skel->rodata->build_id = build_id();
   if (int err = ip_filter::load(skel.get()); err < 0)
     return Error::from_errno("Failed to load the IP filter BPF programs", -err);
-  std::uint32_t zero = 0;
-  std::uint64_t build = build_id();
-  if (int err = bpf_map_update_elem(bpf_map__fd(skel->maps.rf_build), &zero, &build, BPF_ANY);
-      err < 0)
-    return Error::from_errno("Failed to mark the IP filter programs", -err);
 
   std::size_t attached = 0;
   for (; attached < std::size(kPrograms); ++attached) {
@@ -325,7 +323,9 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
   std::uint64_t key = 0, next = 0;
   for (const void *at = nullptr; bpf_map_get_next_key(maps_->policies.get(), at, &next) == 0;
        at = &key) {
-    if (!live.count(next))
+    // Passed-in socket entries outlive runs: their locked filters still look them up.
+    bool socket_entry = next >> 63;
+    if (!socket_entry && !live.count(next))
       dead.push_back(next);
     key = next;
   }

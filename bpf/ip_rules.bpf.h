@@ -1,0 +1,78 @@
+/*
+ * The IP rules shared by the programs of ip_filter.bpf.c and inherited_socket.bpf.c: the
+ * same maps (user space hands the second object the first one's map fds) and the same
+ * lookups. Included by BPF C only.
+ */
+#ifndef RINGFENCE_IP_RULES_BPF_H
+#define RINGFENCE_IP_RULES_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "sandbox_abi.h"
+
+/* Sized for the sum over all concurrent runs; no memory is used until entries exist. */
+#define RULES_MAX (1u << 20)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct ip4_rule_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RULES_MAX);
+} allow4 SEC(".maps"), deny4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct ip6_rule_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RULES_MAX);
+} allow6 SEC(".maps"), deny6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, struct sandbox_policy);
+	__uint(max_entries, 65536);
+} policies SEC(".maps");
+
+enum verdict { ALLOWED, DENIED };
+
+static __always_inline void set_cgroup(__u8 out[8], __u64 cgroup)
+{
+	__builtin_memcpy(out, &cgroup, sizeof cgroup);
+}
+
+static __always_inline enum verdict check4(__u64 cgroup, __u32 addr)
+{
+	struct ip4_rule_key key = {.prefixlen = SANDBOX_CGROUP_BITS + 32};
+
+	set_cgroup(key.cgroup, cgroup);
+	__builtin_memcpy(key.addr, &addr, sizeof addr);
+	if (bpf_map_lookup_elem(&allow4, &key))
+		return ALLOWED;
+	return bpf_map_lookup_elem(&deny4, &key) ? DENIED : ALLOWED;
+}
+
+/* ::ffff:a.b.c.d, what a dual-stack AF_INET6 socket uses for IPv4 peers. */
+static __always_inline int is_v4_mapped(const __u32 addr[4])
+{
+	return addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline enum verdict check6(__u64 cgroup, const __u32 addr[4])
+{
+	if (is_v4_mapped(addr))
+		return check4(cgroup, addr[3]); /* a v4 deny is not bypassed through AF_INET6 */
+	struct ip6_rule_key key = {.prefixlen = SANDBOX_CGROUP_BITS + 128};
+
+	set_cgroup(key.cgroup, cgroup);
+	__builtin_memcpy(key.addr, addr, 16);
+	if (bpf_map_lookup_elem(&allow6, &key))
+		return ALLOWED;
+	return bpf_map_lookup_elem(&deny6, &key) ? DENIED : ALLOWED;
+}
+
+#endif /* RINGFENCE_IP_RULES_BPF_H */

@@ -1,0 +1,365 @@
+#include "seccomp/filter.hpp"
+
+#include "policy/names.hpp"
+#include "policy/syscall_groups.hpp"
+#include "util/unique_fd.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <memory>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rf::seccomp {
+namespace {
+
+using Context = std::unique_ptr<void, void (*)(scmp_filter_ctx)>;
+
+constexpr std::uint32_t kEnosys = SCMP_ACT_ERRNO(ENOSYS);
+
+// One rule for one syscall: an action under conditions that are ANDed. libseccomp drops the
+// conditional rules of a syscall that also has an unconditional one, so a syscall with
+// argument checks gets only conditional rules: the refusals, and their complement with the
+// syscall's own action. The two sets never match the same call.
+struct Rule {
+  std::uint32_t action;
+  std::vector<scmp_arg_cmp> conditions;
+};
+
+struct Plan {
+  std::uint32_t default_action = SCMP_ACT_ALLOW;
+  std::map<int, std::uint32_t> actions;         // syscall number → unconditional action
+  std::map<int, std::vector<Rule>> conditional; // replaces actions[nr]
+};
+
+std::uint32_t entry_action(int action, std::uint32_t deny_action) {
+  if (action == kDefaultAction)
+    return deny_action;
+  if (action == kKillAction)
+    return SCMP_ACT_KILL_PROCESS;
+  return SCMP_ACT_ERRNO(static_cast<std::uint32_t>(action));
+}
+
+std::uint32_t action_of(const Plan &plan, int nr) {
+  auto it = plan.actions.find(nr);
+  return it == plan.actions.end() ? plan.default_action : it->second;
+}
+
+bool allowed(std::uint32_t action) { return action == SCMP_ACT_ALLOW || action == SCMP_ACT_LOG; }
+
+// SystemCallFilter=: an allow list denies every call systemd knows that it does not list,
+// and answers ENOSYS for calls newer than the table (so that libc falls back); a deny list
+// allows the rest.
+void plan_filter(const Policy &policy, Plan &plan) {
+  std::uint32_t deny_action = policy.syscall_error_number
+                                  ? SCMP_ACT_ERRNO(static_cast<std::uint32_t>(
+                                        *policy.syscall_error_number))
+                                  : SCMP_ACT_KILL_PROCESS;
+  if (!policy.syscall_filter)
+    return;
+  const SyscallFilter &filter = *policy.syscall_filter;
+  if (!filter.allow_list) {
+    for (const auto &[name, action] : filter.entries)
+      if (int nr = syscalls::native_number(name); nr >= 0)
+        plan.actions[nr] = entry_action(action, deny_action);
+    return;
+  }
+  plan.default_action = kEnosys;
+  for (const std::string &name : syscalls::expand_group("@known"))
+    if (int nr = syscalls::native_number(name); nr >= 0)
+      plan.actions[nr] = deny_action;
+  for (const auto &[name, action] : filter.entries)
+    if (int nr = syscalls::native_number(name); nr >= 0)
+      plan.actions[nr] = action == kDefaultAction ? SCMP_ACT_ALLOW
+                                                  : entry_action(action, deny_action);
+}
+
+// SystemCallLog=: allowed calls that are listed (or, with '~', not listed) are logged. A
+// denied call stays denied, as the kernel's precedence would have it with systemd's filters.
+void plan_log(const Policy &policy, Plan &plan) {
+  if (!policy.syscall_log)
+    return;
+  const SyscallLog &log = *policy.syscall_log;
+  std::map<int, bool> listed;
+  for (const std::string &name : log.names)
+    if (int nr = syscalls::native_number(name); nr >= 0)
+      listed[nr] = true;
+  if (log.allow_list) {
+    for (const auto &[nr, yes] : listed)
+      if (action_of(plan, nr) == SCMP_ACT_ALLOW)
+        plan.actions[nr] = SCMP_ACT_LOG;
+    return;
+  }
+  for (auto &[nr, action] : plan.actions)
+    if (action == SCMP_ACT_ALLOW && !listed.count(nr))
+      action = SCMP_ACT_LOG;
+  if (plan.default_action == SCMP_ACT_ALLOW) {
+    plan.default_action = SCMP_ACT_LOG;
+    for (const auto &[nr, yes] : listed)
+      if (!plan.actions.count(nr))
+        plan.actions[nr] = SCMP_ACT_ALLOW;
+  }
+}
+
+void refuse_whole(Plan &plan, const char *name, std::uint32_t action) {
+  int nr = syscalls::native_number(name);
+  if (nr >= 0 && allowed(action_of(plan, nr)))
+    plan.actions[nr] = action;
+}
+
+// Adds argument rules to an allowed syscall: `refusals` and `complement` (each rule with the
+// syscall's own action).
+void restrict_args(Plan &plan, const char *name, std::vector<Rule> refusals,
+                   const std::vector<std::vector<scmp_arg_cmp>> &complement) {
+  int nr = syscalls::native_number(name);
+  if (nr < 0 || !allowed(action_of(plan, nr)))
+    return; // refused anyway
+  std::uint32_t own = action_of(plan, nr);
+  std::vector<Rule> &rules = plan.conditional[nr];
+  for (Rule &r : refusals)
+    rules.push_back(std::move(r));
+  for (const auto &conditions : complement)
+    rules.push_back({own, conditions});
+}
+
+// Bits of one argument that must all be clear: each set bit refuses.
+void refuse_bits(Plan &plan, const char *name, unsigned arg, std::uint64_t bits,
+                 std::uint32_t action) {
+  std::vector<Rule> refusals;
+  for (std::uint64_t bit = 1; bit && bit <= bits; bit <<= 1)
+    if (bits & bit)
+      refusals.push_back({action, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, bit, bit)}});
+  restrict_args(plan, name, std::move(refusals), {{SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, bits, 0)}});
+}
+
+// One argument that takes values from a small set: `allowed_values` keep the syscall's
+// action, `refused_values` get `action`, anything else the filter's default.
+void restrict_values(Plan &plan, const char *name, unsigned arg, std::uint64_t mask,
+                     const std::vector<std::uint64_t> &allowed_values,
+                     const std::vector<std::uint64_t> &refused_values, std::uint32_t action) {
+  std::vector<Rule> refusals;
+  for (std::uint64_t v : refused_values)
+    refusals.push_back({action, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, v)}});
+  std::vector<std::vector<scmp_arg_cmp>> complement;
+  for (std::uint64_t v : allowed_values)
+    complement.push_back({SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, v)});
+  restrict_args(plan, name, std::move(refusals), complement);
+}
+
+// RestrictAddressFamilies=: socket()'s first argument; EAFNOSUPPORT, as systemd.
+void plan_address_families(const Policy &policy, Plan &plan) {
+  if (!policy.restrict_address_families)
+    return;
+  const AddressFamilies &families = *policy.restrict_address_families;
+  std::vector<std::uint64_t> yes, no;
+  for (int af = 0; af < AF_MAX; ++af) {
+    bool listed = std::find(families.families.begin(), families.families.end(), af) !=
+                  families.families.end();
+    (listed == families.allow_list ? yes : no).push_back(static_cast<std::uint64_t>(af));
+  }
+  std::uint32_t refuse = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+  restrict_values(plan, "socket", 0, 0xffffffff, yes, no, refuse);
+  int nr = syscalls::native_number("socket");
+  if (plan.conditional.count(nr)) // families the headers do not know yet
+    plan.conditional[nr].push_back(
+        {refuse, {SCMP_CMP(0, SCMP_CMP_GE, static_cast<std::uint64_t>(AF_MAX))}});
+}
+
+// RestrictNamespaces=: the CLONE_NEW* bits of clone/unshare, and setns's nstype.
+void plan_namespaces(const Policy &policy, Plan &plan) {
+  if (!policy.restrict_namespaces)
+    return;
+  std::uint64_t refused = names::all_namespace_flags() & ~policy.restrict_namespaces->allowed;
+  if (!refused)
+    return;
+  std::uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+  refuse_bits(plan, "clone", 0, refused, eperm);
+  refuse_bits(plan, "unshare", 0, refused, eperm);
+  std::vector<std::uint64_t> yes, no{0}; // nstype 0: "any type" would pass a refused one
+  for (std::uint64_t flag = 1; flag; flag <<= 1)
+    if (names::all_namespace_flags() & flag)
+      (refused & flag ? no : yes).push_back(flag);
+  restrict_values(plan, "setns", 1, 0xffffffff, yes, no, eperm);
+  refuse_whole(plan, "clone3", kEnosys); // flags in memory: glibc falls back to clone()
+}
+
+void plan_personality(const Policy &policy, Plan &plan) {
+  if (!policy.lock_personality)
+    return;
+  restrict_args(plan, "personality",
+                {{SCMP_ACT_ERRNO(EPERM), {SCMP_A0(SCMP_CMP_NE, PER_LINUX)}}},
+                {{SCMP_A0(SCMP_CMP_EQ, PER_LINUX)}});
+}
+
+void plan_write_execute(const Policy &policy, Plan &plan) {
+  if (!policy.memory_deny_write_execute)
+    return;
+  std::uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+  constexpr std::uint64_t wx = PROT_WRITE | PROT_EXEC;
+  restrict_args(plan, "mmap", {{eperm, {SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx)}}},
+                {{SCMP_A2(SCMP_CMP_MASKED_EQ, wx, 0)},
+                 {SCMP_A2(SCMP_CMP_MASKED_EQ, wx, PROT_WRITE)},
+                 {SCMP_A2(SCMP_CMP_MASKED_EQ, wx, PROT_EXEC)}});
+  refuse_bits(plan, "mprotect", 2, PROT_EXEC, eperm);
+  refuse_bits(plan, "pkey_mprotect", 2, PROT_EXEC, eperm);
+  refuse_bits(plan, "shmat", 2, SHM_EXEC, eperm);
+}
+
+void plan_realtime(const Policy &policy, Plan &plan) {
+  if (!policy.restrict_realtime)
+    return;
+  constexpr std::uint64_t policy_mask = 0xffffffff & ~std::uint64_t{SCHED_RESET_ON_FORK};
+  restrict_values(plan, "sched_setscheduler", 1, policy_mask,
+                  {SCHED_OTHER, SCHED_BATCH, SCHED_IDLE}, {SCHED_FIFO, SCHED_RR, 6 /* DEADLINE */},
+                  SCMP_ACT_ERRNO(EPERM));
+}
+
+void plan_suid_sgid(const Policy &policy, Plan &plan) {
+  if (!policy.restrict_suid_sgid)
+    return;
+  std::uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+  constexpr std::uint64_t set_id = S_ISUID | S_ISGID;
+  const std::pair<const char *, unsigned> mode_only[] = {
+      {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"mkdir", 1},
+      {"mkdirat", 2}, {"mknod", 1}, {"mknodat", 2}, {"creat", 1}};
+  for (auto [name, arg] : mode_only)
+    refuse_bits(plan, name, arg, set_id, eperm);
+  // open: only a file being created gets the mode.
+  constexpr std::uint64_t creating = O_CREAT | __O_TMPFILE;
+  const std::pair<const char *, unsigned> opens[] = {{"open", 1}, {"openat", 2}};
+  for (auto [name, flags] : opens) {
+    unsigned mode = flags + 1;
+    std::vector<Rule> refusals;
+    for (std::uint64_t create : {std::uint64_t{O_CREAT}, std::uint64_t{__O_TMPFILE}})
+      for (std::uint64_t bit : {std::uint64_t{S_ISUID}, std::uint64_t{S_ISGID}})
+        refusals.push_back({eperm,
+                            {SCMP_CMP(flags, SCMP_CMP_MASKED_EQ, create, create),
+                             SCMP_CMP(mode, SCMP_CMP_MASKED_EQ, bit, bit)}});
+    restrict_args(plan, name, std::move(refusals),
+                  {{SCMP_CMP(flags, SCMP_CMP_MASKED_EQ, creating, 0)},
+                   {SCMP_CMP(mode, SCMP_CMP_MASKED_EQ, set_id, 0)}});
+  }
+  refuse_whole(plan, "openat2", kEnosys); // its mode is in memory
+}
+
+// io_uring performs socket, connect and open without the system calls the rules above see.
+void plan_io_uring(const Policy &policy, Plan &plan) {
+  bool allow_list = policy.syscall_filter && policy.syscall_filter->allow_list;
+  if (!policy.restrict_address_families && !allow_list)
+    return;
+  for (const char *name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
+    bool named = policy.syscall_filter && policy.syscall_filter->named_explicitly.count(name);
+    if (!named)
+      refuse_whole(plan, name, kEnosys);
+  }
+}
+
+Status add_architectures(const Policy &policy, scmp_filter_ctx ctx) {
+  for (const std::string &arch : policy.syscall_architectures) {
+    if (arch == "native" || arch == "x86-64")
+      continue;
+    std::uint32_t token = arch == "x86" ? SCMP_ARCH_X86 : arch == "x32" ? SCMP_ARCH_X32 : 0;
+    if (!token)
+      return Error::msg("SystemCallArchitectures=" + arch +
+                        " is not an ABI of this machine (x86-64, x86, x32)");
+    if (token == SCMP_ARCH_X86 && policy.restrict_address_families)
+      return Error::msg("RestrictAddressFamilies= cannot be enforced for the x86 ABI (it "
+                        "multiplexes socket() through socketcall()); remove x86 from "
+                        "SystemCallArchitectures=");
+    if (int err = seccomp_arch_add(ctx, token); err < 0 && err != -EEXIST)
+      return Error::from_errno("Failed to add the " + arch + " ABI to the seccomp filter", -err);
+  }
+  return Ok{};
+}
+
+Result<Context> build(const Policy &policy) {
+  Plan plan;
+  plan_filter(policy, plan);
+  plan_log(policy, plan);
+  plan_io_uring(policy, plan);
+  plan_address_families(policy, plan);
+  plan_namespaces(policy, plan);
+  plan_personality(policy, plan);
+  plan_write_execute(policy, plan);
+  plan_realtime(policy, plan);
+  plan_suid_sgid(policy, plan);
+
+  Context ctx(seccomp_init(plan.default_action), seccomp_release);
+  if (!ctx)
+    return Error::msg("Failed to create a seccomp filter (libseccomp)");
+  // Other ABIs (i386's int 0x80, x32) kill: their numbers mean other calls.
+  if (int err = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+      err < 0)
+    return Error::from_errno("Failed to set the seccomp filter's bad-ABI action", -err);
+  seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);      // the child sets it itself
+  seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); // binary tree: log(n) lookups
+  RF_TRY(add_architectures(policy, ctx.get()));
+
+  for (const auto &[nr, action] : plan.actions) {
+    if (plan.conditional.count(nr) || action == plan.default_action)
+      continue;
+    if (int err = seccomp_rule_add(ctx.get(), action, nr, 0); err < 0)
+      return Error::from_errno("Failed to add a seccomp rule for system call " +
+                                   std::to_string(nr),
+                               -err);
+  }
+  for (const auto &[nr, rules] : plan.conditional)
+    for (const Rule &rule : rules) {
+      if (rule.action == plan.default_action)
+        continue; // what does not match falls to the default anyway
+      if (int err = seccomp_rule_add_array(ctx.get(), rule.action, nr,
+                                           static_cast<unsigned>(rule.conditions.size()),
+                                           rule.conditions.data());
+          err < 0)
+        return Error::from_errno("Failed to add a seccomp argument rule", -err);
+    }
+  return ctx;
+}
+
+// libseccomp 2.5 exports only to a file descriptor.
+template <typename Export> Result<std::string> export_to_string(Export export_fn, const char *what) {
+  UniqueFd memory(::memfd_create("ringfence-seccomp", MFD_CLOEXEC));
+  if (!memory)
+    return Error::from_errno("Failed to create a memfd");
+  if (int err = export_fn(memory.get()); err < 0)
+    return Error::from_errno(std::string("Failed to export the seccomp filter as ") + what, -err);
+  off_t size = ::lseek(memory.get(), 0, SEEK_END);
+  std::string bytes(static_cast<std::size_t>(size > 0 ? size : 0), '\0');
+  if (::pread(memory.get(), bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+    return Error::from_errno("Failed to read the exported seccomp filter");
+  return bytes;
+}
+
+} // namespace
+
+Result<CompiledFilter> compile(const Policy &policy) {
+  Result<Context> ctx = build(policy);
+  if (!ctx)
+    return ctx.error();
+  Result<std::string> bytes =
+      export_to_string([&](int fd) { return seccomp_export_bpf(ctx->get(), fd); }, "BPF");
+  if (!bytes)
+    return bytes.error();
+  CompiledFilter filter;
+  filter.program.resize(bytes->size() / sizeof(sock_filter));
+  std::memcpy(filter.program.data(), bytes->data(), filter.program.size() * sizeof(sock_filter));
+  return filter;
+}
+
+Result<std::string> pseudo_code(const Policy &policy) {
+  Result<Context> ctx = build(policy);
+  if (!ctx)
+    return ctx.error();
+  return export_to_string([&](int fd) { return seccomp_export_pfc(ctx->get(), fd); }, "PFC");
+}
+
+} // namespace rf::seccomp

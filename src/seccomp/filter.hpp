@@ -1,0 +1,28 @@
+// SystemCallFilter= and its family, compiled into ONE seccomp filter for the native ABI.
+// systemd loads a filter per directive and per ABI, and the kernel runs each on every
+// system call; one filter whose unconditional actions are constant per syscall number hits
+// the kernel's action cache instead. Built by the supervisor (libseccomp); the child only
+// hands the finished program to seccomp(2).
+#pragma once
+
+#include "policy/policy.hpp"
+#include "util/result.hpp"
+
+#include <linux/filter.h>
+#include <string>
+#include <vector>
+
+namespace rf::seccomp {
+
+struct CompiledFilter {
+  std::vector<sock_filter> program; // classic BPF, as seccomp(SECCOMP_SET_MODE_FILTER) takes
+};
+
+// The filter for a policy, or an error naming what cannot be enforced. Only call when
+// policy.has_seccomp().
+Result<CompiledFilter> compile(const Policy &policy);
+
+// The same filter in libseccomp's pseudo filter code, for `ringfence inspect --seccomp`.
+Result<std::string> pseudo_code(const Policy &policy);
+
+} // namespace rf::seccomp
