@@ -75,8 +75,8 @@ Packet udp_packet(std::uint32_t dst) {
   ip[0] = 0x45;
   put16(ip + 2, static_cast<std::uint16_t>(kIpLen + kUdpLen + kPayload));
   ip[8] = 64;
-  ip[9] = 17; // UDP
-  put32(ip + 12, 0xc0a80002);  // 192.168.0.2; egress looks at the destination only
+  ip[9] = 17;                 // UDP
+  put32(ip + 12, 0xc0a80002); // 192.168.0.2; egress looks at the destination only
   put32(ip + 16, dst);
   std::uint32_t sum = 0;
   for (std::size_t i = 0; i < kIpLen; i += 2)
@@ -199,8 +199,7 @@ Filter load_filter(std::uint32_t level, std::uint64_t cgroup, const std::vector<
   if (flags & SANDBOX_POLICY_ACCOUNTING) {
     int cpus = libbpf_num_possible_cpus();
     std::vector<sandbox_counters> zero(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
-    if (bpf_map_update_elem(bpf_map__fd(f.skel->maps.counters), &cgroup, zero.data(), BPF_ANY) <
-        0)
+    if (bpf_map_update_elem(bpf_map__fd(f.skel->maps.counters), &cgroup, zero.data(), BPF_ANY) < 0)
       die(std::string("creating the counters failed: ") + std::strerror(errno));
   }
   set_policy(f, true);
@@ -358,8 +357,8 @@ int main(int argc, char **argv) {
   std::printf("  verified first: every verdict matches the rules, counters count every packet\n\n");
   const Program &base = programs[0];
   double base_p50 = percentile(base.ns, 0.5);
-  std::printf("  %-31s %6s %8s %8s %9s %10s\n", "program", "drop%", "p50 ns", "p99 ns",
-              "p50 ratio", "p50 - base");
+  std::printf("  %-31s %6s %8s %8s %9s %10s\n", "program", "drop%", "p50 ns", "p99 ns", "p50 ratio",
+              "p50 - base");
   for (const Program &p : programs) {
     double p50 = percentile(p.ns, 0.5);
     std::printf("  %-31s %6.1f %8.0f %8.0f %8.2fx %10.0f\n", p.label.c_str(),
