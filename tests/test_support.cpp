@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
@@ -72,8 +73,18 @@ CommandResult run_command(const std::vector<std::string> &argv,
     return result;
   }
   if (!stdin_data.empty()) {
+    // A command that exits without reading its input must not kill the test binary with
+    // SIGPIPE: block it for this write and discard the one it raised.
+    sigset_t pipe_signal, previous;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
     ssize_t n = write(in[1], stdin_data.data(), stdin_data.size());
-    (void)n;
+    if (n < 0 && errno == EPIPE) {
+      const timespec no_wait{};
+      sigtimedwait(&pipe_signal, nullptr, &no_wait);
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
   close(in[1]);
 

@@ -123,7 +123,10 @@ Result<SupervisorMark> SupervisorMark::of_process(pid_t pid) {
   std::size_t paren = stat.rfind(')');
   if (paren == std::string_view::npos)
     return Error::msg("Malformed " + path);
-  std::size_t at = paren + 2; // field 3 starts here
+  std::size_t at = paren + 2; // field 3, the state, starts here
+  // A zombie has exited; only its parent has not reaped it yet.
+  if (at < stat.size() && (stat[at] == 'Z' || stat[at] == 'X'))
+    return Error::msg(path + ": the process has exited");
   for (int field = 3; field < 22; ++field) {
     at = stat.find(' ', at);
     if (at == std::string_view::npos)

@@ -22,7 +22,7 @@ Loaded load(const std::string &unit_arg, const UnitOptions &options) {
   Loaded l;
   unit::LoadRequest request{unit_arg, options.unit_name, options.overrides};
   l.unit = unit::load_unit(request, unit::SearchPaths::from_environment(), l.diags);
-  if (!l.unit.name.full.empty())
+  if (!l.unit.name.full.empty() && !l.unit.missing)
     l.built = unit::build_policy(l.unit, {}, l.diags);
   return l;
 }

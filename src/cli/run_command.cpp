@@ -27,6 +27,24 @@ void print_diagnostics(const Diagnostics &diags) {
     std::fprintf(stderr, "%s\n", d.str().c_str());
 }
 
+// One line, as every failure before exec: the first error, and how many more `verify`
+// would list.
+void report_unit_errors(const std::string &label, const Diagnostics &diags) {
+  std::vector<const Diagnostic *> errors;
+  for (const auto &d : diags.items())
+    if (d.severity == Diagnostic::Severity::error)
+      errors.push_back(&d);
+  if (errors.empty())
+    return;
+  const Diagnostic &first = *errors.front();
+  std::string where = first.origin.line > 0 ? first.origin.str() : first.origin.file;
+  std::string more = errors.size() > 1 ? " (and " + std::to_string(errors.size() - 1) +
+                                             " more: see ringfence verify)"
+                                       : "";
+  std::fprintf(stderr, "ringfence: %s: %s: %s%s; nothing was started\n", label.c_str(),
+               where.c_str(), first.message.c_str(), more.c_str());
+}
+
 } // namespace
 
 int run_command(const RunRequest &request, const UnitOptions &options) {
@@ -43,15 +61,14 @@ int run_command(const RunRequest &request, const UnitOptions &options) {
   unit::LoadRequest load{request.unit, name, options.overrides};
   unit::LoadedUnit loaded = unit::load_unit(load, unit::SearchPaths::from_environment(), diags);
   unit::BuiltPolicy built;
-  if (!loaded.name.full.empty())
+  if (!loaded.name.full.empty() && !loaded.missing)
     built = unit::build_policy(loaded, adhoc ? request.args : std::vector<std::string>{}, diags);
-  print_diagnostics(diags);
   std::string label = loaded.name.full.empty() ? (adhoc ? name : request.unit) : loaded.name.full;
   if (diags.has_errors()) {
-    std::fprintf(stderr, "ringfence: %s: the unit has errors; nothing was started\n",
-                 label.c_str());
+    report_unit_errors(label, diags);
     return 125;
   }
+  print_diagnostics(diags); // warnings
   Policy &policy = built.policy;
   if (!adhoc && !request.args.empty()) {
     if (policy.exec_start.size() != 1) {

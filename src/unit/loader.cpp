@@ -241,6 +241,7 @@ LoadedUnit load_unit(const LoadRequest &request, const SearchPaths &input_paths,
     out.fragment = request.unit;
     if (!is_regular_file(out.fragment)) {
       diags.error({request.unit, 0}, "no such unit file");
+      out.missing = true;
       return out;
     }
   } else if (!request.unit.empty()) {
@@ -250,6 +251,7 @@ LoadedUnit load_unit(const LoadRequest &request, const SearchPaths &input_paths,
       for (const auto &d : paths.units)
         searched += (searched.empty() ? "" : ":") + d;
       diags.error({out.name.full, 0}, "unit not found (search path: " + searched + ")");
+      out.missing = true;
       return out;
     }
   }

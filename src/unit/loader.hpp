@@ -31,6 +31,7 @@ struct LoadedUnit {
   std::vector<std::string> dropins;  // in the order applied
   std::vector<std::string> policies; // fragment files included through Policy=
   std::vector<RawAssignment> assignments;
+  bool missing = false; // the unit file was not found: there is nothing to build
 };
 
 // Loads everything; every problem found goes to `diags` (the result is still returned, so
