@@ -19,8 +19,15 @@
 #define PASS 1
 #define REFUSE 0
 
-/* The cgroup level of the runs' cgroups (the parent's level + 1), set at load. */
+/*
+ * The parent of the runs' cgroups (its id), and the level of the runs' cgroups as user
+ * space sees it. In a cgroup namespace that level is relative to the namespace's root,
+ * while the kernel's ancestor helpers count from the real root: the level is only a hint,
+ * checked against the parent's id, and searched for when it is wrong.
+ */
+const volatile __u64 parent_cgroup = 0;
 const volatile __u32 run_level = 1;
+#define MAX_CGROUP_LEVEL 32
 /*
  * Which build of these programs a set attached to a parent is (a hash of this object, set
  * at load): user space reuses a set only if it matches. It lives in .rodata, which the
@@ -38,9 +45,29 @@ struct {
 
 
 /*
- * The run a socket belongs to: its ancestor at the runs' level. 0 means the socket is in
- * the parent itself (a supervisor in a delegated subtree), which is not a run.
+ * The run a socket belongs to: its ancestor one level below the parent. 0 means the socket
+ * is in the parent itself (a supervisor in a delegated subtree), which is not a run.
  */
+static __always_inline __u64 run_of_task(void)
+{
+	if (bpf_get_current_ancestor_cgroup_id(run_level - 1) == parent_cgroup)
+		return bpf_get_current_ancestor_cgroup_id(run_level);
+	for (int level = 0; level < MAX_CGROUP_LEVEL; level++)
+		if (bpf_get_current_ancestor_cgroup_id(level) == parent_cgroup)
+			return bpf_get_current_ancestor_cgroup_id(level + 1);
+	return 0;
+}
+
+static __always_inline __u64 run_of_skb(struct __sk_buff *skb)
+{
+	if (bpf_skb_ancestor_cgroup_id(skb, run_level - 1) == parent_cgroup)
+		return bpf_skb_ancestor_cgroup_id(skb, run_level);
+	for (int level = 0; level < MAX_CGROUP_LEVEL; level++)
+		if (bpf_skb_ancestor_cgroup_id(skb, level) == parent_cgroup)
+			return bpf_skb_ancestor_cgroup_id(skb, level + 1);
+	return 0;
+}
+
 static __always_inline const struct sandbox_policy *policy_of(__u64 cgroup)
 {
 	return bpf_map_lookup_elem(&policies, &cgroup);
@@ -50,7 +77,7 @@ static __always_inline const struct sandbox_policy *policy_of(__u64 cgroup)
 
 static __always_inline int sock_addr_verdict4(__u32 addr)
 {
-	__u64 cgroup = bpf_get_current_ancestor_cgroup_id(run_level);
+	__u64 cgroup = run_of_task();
 	if (!cgroup)
 		return PASS;
 	const struct sandbox_policy *policy = policy_of(cgroup);
@@ -63,7 +90,7 @@ static __always_inline int sock_addr_verdict4(__u32 addr)
 
 static __always_inline int sock_addr_verdict6(const __u32 addr[4])
 {
-	__u64 cgroup = bpf_get_current_ancestor_cgroup_id(run_level);
+	__u64 cgroup = run_of_task();
 	if (!cgroup)
 		return PASS;
 	const struct sandbox_policy *policy = policy_of(cgroup);
@@ -137,7 +164,7 @@ static __always_inline void count(__u64 cgroup, int egress, int passed, __u32 le
 /* Checks the packet's remote address: the destination on egress, the source on ingress. */
 static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 {
-	__u64 cgroup = bpf_skb_ancestor_cgroup_id(skb, run_level);
+	__u64 cgroup = run_of_skb(skb);
 	if (!cgroup)
 		return PASS;
 	const struct sandbox_policy *policy = policy_of(cgroup);

@@ -1,5 +1,6 @@
 #include "cgroup/invocations.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <string_view>
 #include <unistd.h>
 
 namespace rf::cgroup {
@@ -182,10 +184,18 @@ Result<std::set<std::uint64_t>> invocation_ids(const std::string &parent) {
 }
 
 int cgroup_level(const std::string &cgroup2_mount, const std::string &path) {
+  // Components, not slashes: "//a", "/a/." and "/a//" are all level 1 (a level one too deep
+  // would make the IP filter find no run for any socket, and pass everything). ".." is
+  // refused when the parent is resolved.
   int level = 0;
-  for (std::size_t at = cgroup2_mount.size(); at < path.size(); ++at)
-    if (path[at] == '/' && at + 1 < path.size())
+  std::string_view rest = std::string_view(path).substr(std::min(cgroup2_mount.size(), path.size()));
+  while (!rest.empty()) {
+    std::size_t slash = rest.find('/');
+    std::string_view component = rest.substr(0, slash);
+    if (!component.empty() && component != ".")
       ++level;
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
   return level;
 }
 

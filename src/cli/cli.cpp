@@ -15,7 +15,7 @@ constexpr const char *kUsage = R"(Usage:
   ringfence verify [OPTIONS] UNIT...
   ringfence show [OPTIONS] UNIT [--json]
   ringfence syscalls [@GROUP | NAME]...
-  ringfence inspect UNIT --seccomp
+  ringfence inspect [OPTIONS] UNIT --seccomp
   ringfence gc [--cgroup-parent CGROUP]
   ringfence --help | --version
 

@@ -389,8 +389,12 @@ Status Invocation::prepare_ip_filter() {
   bool fresh = !*existing;
   std::optional<netfilter::ParentFilter> filter = std::move(*existing);
   if (wanted) {
+    Result<std::uint64_t> parent_id = cgroup::cgroup_id(parent_path_);
+    if (!parent_id)
+      return parent_id.error();
     Result<netfilter::ParentFilter> attached = netfilter::ParentFilter::attach(
-        parent.get(), cgroup::cgroup_level(cgroup2_mount_, parent_path_) + 1, runs->size() > 1);
+        parent.get(), *parent_id, cgroup::cgroup_level(cgroup2_mount_, parent_path_) + 1,
+        runs->size() > 1);
     if (!attached)
       return attached.error().wrap("IP filter");
     filter.emplace(std::move(*attached));
@@ -399,6 +403,9 @@ Status Invocation::prepare_ip_filter() {
     for (std::uint64_t run : *runs)
       if (run != cgroup_->id())
         RF_TRY(filter->admit(run));
+  // A supervisor that moved to a leaf of a delegated parent sits at the runs' level.
+  if (Result<std::uint64_t> leaf = cgroup::cgroup_id(parent_path_ + "/supervisor"); leaf)
+    RF_TRY(filter->admit(*leaf));
   if (reaped_stale_) // entries of runs whose supervisor was killed
     RF_TRY(filter->sweep(*runs));
   Result<netfilter::RunFilter> installed = filter->install(cgroup_->id(), policy_);

@@ -159,11 +159,13 @@ Status take_maps(ip_filter &skel, FilterMaps &maps) {
 }
 
 // Loads a fresh set and attaches it, all or nothing.
-Result<std::shared_ptr<FilterMaps>> load_and_attach(int parent_fd, int run_level) {
+Result<std::shared_ptr<FilterMaps>> load_and_attach(int parent_fd, std::uint64_t parent_id,
+                                                    int run_level) {
   libbpf_set_print(print_libbpf_when_debugging);
   SkelPtr<ip_filter> skel(ip_filter::open());
   if (!skel)
     return Error::from_errno("Failed to open the IP filter BPF object");
+  skel->rodata->parent_cgroup = parent_id;
   skel->rodata->run_level = static_cast<__u32>(run_level);
   skel->rodata->build_id = build_id();
   if (int err = ip_filter::load(skel.get()); err < 0)
@@ -278,14 +280,15 @@ Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
   return std::optional<ParentFilter>();
 }
 
-Result<ParentFilter> ParentFilter::attach(int parent_fd, int run_level, bool runs_alive) {
+Result<ParentFilter> ParentFilter::attach(int parent_fd, std::uint64_t parent_id, int run_level,
+                                          bool runs_alive) {
   Result<std::optional<ParentFilter>> existing = find(parent_fd);
   if (!existing)
     return existing.error();
   RF_TRY(detach_other_builds(parent_fd, runs_alive));
   if (*existing)
     return std::move(**existing);
-  Result<std::shared_ptr<FilterMaps>> maps = load_and_attach(parent_fd, run_level);
+  Result<std::shared_ptr<FilterMaps>> maps = load_and_attach(parent_fd, parent_id, run_level);
   if (!maps)
     return maps.error();
   return ParentFilter(std::move(*maps));

@@ -36,7 +36,8 @@ public:
   // are detached when `runs_alive` is false, else refused: their maps hold no rules for
   // new runs, so they would refuse all of their traffic. Callers serialize with
   // ParentLock, so that concurrent runs never attach two sets.
-  static Result<ParentFilter> attach(int parent_fd, int run_level, bool runs_alive);
+  static Result<ParentFilter> attach(int parent_fd, std::uint64_t parent_id, int run_level,
+                                     bool runs_alive);
 
   // Writes one run's policy (flags, rules, counters) under its cgroup id.
   Result<RunFilter> install(std::uint64_t cgroup_id, const Policy &policy) const;
