@@ -3,12 +3,13 @@
 //
 // What is measured, and why it is the real path: since Linux 5.16 the test run's skb belongs
 // to a socket made with sk_alloc(), which records the calling task's cgroup like any socket
-// (cgroup_sk_alloc). bpf_skb_ancestor_cgroup_id() therefore answers with this process's
-// cgroup, so `run_level` is loaded as this process's cgroup level and the rules are keyed by
-// its cgroup id: every packet takes the path a run's packet takes (ancestor id, policy
-// lookup, two header loads, allow and deny trie lookups, counters). A check before timing
-// proves it: with its policy entry removed every packet must be refused (fail closed), and
-// every destination's verdict must match the deny prefixes computed here.
+// (cgroup_sk_alloc). So this process makes a parent cgroup and a run cgroup below it, as
+// `ringfence run` does, moves itself into the run, loads the programs with that parent and
+// keys the rules by the run's id: every packet takes the path a run's packet takes (the
+// run's id below the parent, policy lookup, two header loads, allow and deny trie lookups,
+// counters). A check before timing proves it: with its policy entry removed every packet
+// must be refused (fail closed), and every destination's verdict must match the deny
+// prefixes computed here.
 //
 // The programs are loaded, never attached, and BPF_PROG_TEST_RUN transmits nothing.
 // The kernel times `repeat` runs of one packet per call and reports the mean; each call takes
@@ -35,7 +36,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <optional>
 #include <random>
 #include <string>
 #include <sys/socket.h>
@@ -185,14 +188,15 @@ void set_policy(const Filter &f, bool present) {
 
 // A fresh skeleton with its own maps: each configuration keeps its tries while all are
 // timed interleaved. The rules are what `ringfence run` writes for this cgroup id.
-Filter load_filter(std::uint32_t level, std::uint64_t cgroup, const std::vector<Prefix> &deny,
-                   std::uint32_t flags) {
+Filter load_filter(std::uint32_t level, std::uint64_t parent, std::uint64_t cgroup,
+                   const std::vector<Prefix> &deny, std::uint32_t flags) {
   Filter f;
   f.cgroup = cgroup;
   f.flags = flags;
   f.skel.reset(ip_filter::open());
   if (!f.skel)
     die(std::string("opening the ip_filter object failed: ") + std::strerror(errno));
+  f.skel->rodata->parent_cgroup = parent;
   f.skel->rodata->run_level = level;
   if (int err = ip_filter::load(f.skel.get()); err < 0)
     die(std::string("loading the ip_filter programs failed: ") + std::strerror(-err));
@@ -243,9 +247,9 @@ std::size_t check_real_path(const Filter &f, const std::vector<Packet> &packets,
   int fd = bpf_program__fd(f.skel->progs.rf_egress);
   set_policy(f, false);
   if (test_run(fd, packets[0], 1).first != 0)
-    die("without a policy entry the packet passed: the test run's socket is not in this "
-        "process's cgroup at run_level (kernel older than 5.16, or a cgroup namespace?), "
-        "so the program would pass every packet early and the timings would mean nothing");
+    die("without a policy entry the packet passed: the test run's socket is not in the run "
+        "cgroup (kernel older than 5.16?), so the program would pass every packet early and "
+        "the timings would mean nothing");
   set_policy(f, true);
   std::uint64_t counted = (f.flags & SANDBOX_POLICY_ACCOUNTING) ? egress_packets(f) : 0;
   std::size_t dropped = 0;
@@ -261,16 +265,46 @@ std::size_t check_real_path(const Filter &f, const std::vector<Packet> &packets,
   return dropped;
 }
 
-// Whether bpf_skb_ancestor_cgroup_id(skb, level) names this process's cgroup: only then does
-// a packet pass with a (rule-less) policy entry and get refused without one. Above the right
-// level the ancestor is another cgroup (refused either way), below it there is none (passes
-// either way).
-bool level_names_own_cgroup(std::uint32_t level, std::uint64_t cgroup, const Packet &packet) {
-  Filter f = load_filter(level, cgroup, {}, 0);
-  int fd = bpf_program__fd(f.skel->progs.rf_egress);
-  bool passes = test_run(fd, packet, 1).first == 1;
-  set_policy(f, false);
-  return passes && test_run(fd, packet, 1).first == 0;
+// ---- cgroups ----
+
+// A parent cgroup below this process's and a run cgroup below it, as `ringfence run` makes
+// them, with this process moved into the run (the test run's socket is charged to it).
+// Static, so that std::exit (die) also moves the process back and removes both.
+struct TestCgroups {
+  rf::cgroup::CgroupDir parent, run;
+  std::string home;    // this process's own cgroup directory, to return to
+  std::uint32_t level; // the run's level as the path says (a hint for the program)
+  ~TestCgroups() {
+    rf::UniqueFd fd(::open(home.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd)
+      (void)rf::cgroup::write_cgroup_file(fd.get(), "cgroup.procs", "0");
+  } // then `run` and `parent` are removed, in that order
+};
+std::optional<TestCgroups> test_cgroups;
+
+const TestCgroups &enter_test_cgroups() {
+  auto mount = rf::cgroup::find_cgroup2_mount();
+  if (!mount)
+    die(mount.error().message());
+  auto path = rf::cgroup::own_cgroup_path();
+  if (!path)
+    die(path.error().message());
+  std::string home = *mount + (*path == "/" ? "" : *path);
+  auto parent = rf::cgroup::CgroupDir::create(home + "/rf-bench-ip-" + std::to_string(::getpid()));
+  if (!parent)
+    die(parent.error().message());
+  auto run = rf::cgroup::CgroupDir::create(parent->path() + "/run");
+  if (!run)
+    die(run.error().message());
+  std::uint32_t level = 2; // the path's components, plus parent and run
+  for (std::size_t i = 1; i < path->size(); ++i)
+    level += (*path)[i] == '/' && (*path)[i - 1] != '/';
+  level += *path != "/";
+  test_cgroups.emplace(std::move(*parent), std::move(*run), home, level);
+  if (auto moved = rf::cgroup::write_cgroup_file(test_cgroups->run.fd(), "cgroup.procs", "0");
+      !moved)
+    die(moved.error().message());
+  return *test_cgroups;
 }
 
 // ---- cross-check on real packets ----
@@ -288,14 +322,12 @@ RunStats run_stats(int prog_fd) {
 }
 
 // Sends `count` UDP datagrams, round-robin over `dsts` (all in 127.0.0.0/8: loopback only),
-// from a child process moved into the cgroup first. Denied ones fail with EPERM, ignored.
-void send_from_cgroup(int cgroup_fd, const std::vector<std::uint32_t> &dsts, int count) {
+// from a child process, in the run cgroup like this one. Denied ones fail with EPERM, ignored.
+void send_from_run(const std::vector<std::uint32_t> &dsts, int count) {
   pid_t pid = ::fork();
   if (pid < 0)
     die(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
-    if (!rf::cgroup::write_cgroup_file(cgroup_fd, "cgroup.procs", "0"))
-      ::_exit(2);
     int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock < 0)
       ::_exit(3);
@@ -333,24 +365,17 @@ Counted counted(const Filter &f) {
   return total;
 }
 
-// The same programs attached (BPF_F_ALLOW_MULTI) to a new cgroup below this process's, a
-// child in it sending real datagrams over loopback, each program's time from the kernel's
-// BPF statistics: the cost on the real path with caches as real traffic leaves them, and
+// The same programs attached (BPF_F_ALLOW_MULTI) to the parent cgroup, as ringfence attaches
+// them, a child in the run sending real datagrams over loopback, each program's time from the
+// kernel's BPF statistics: the cost on the real path with caches as real traffic leaves them, and
 // without the network stack (the kernel times each program run alone). The pass-all
 // program is attached in front of each configuration, so every packet runs both: the
 // baseline is interleaved by construction.
-void real_packets(const std::string &own_cgroup_dir, std::uint32_t own_level, int packets,
-                  std::mt19937 &rng) {
-  std::printf("\ncross-check on real packets: the programs attached to a new cgroup, a process "
-              "in it sending %d UDP datagrams\n  over loopback to 1000 addresses in "
-              "127.0.0.0/8 (round-robin), time per run from BPF_ENABLE_STATS\n",
+void real_packets(const TestCgroups &cg, int packets, std::mt19937 &rng) {
+  std::printf("\ncross-check on real packets: the programs attached to the parent cgroup, a "
+              "process in the run sending %d UDP datagrams\n  over loopback to 1000 addresses "
+              "in 127.0.0.0/8 (round-robin), time per run from BPF_ENABLE_STATS\n",
               packets);
-  auto dir =
-      rf::cgroup::CgroupDir::create(own_cgroup_dir + "/rf-bench-ip-" + std::to_string(::getpid()));
-  if (!dir) {
-    std::printf("  skipped: %s\n", dir.error().message().c_str());
-    return;
-  }
   rf::UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
   if (!stats) {
     std::printf("  skipped: BPF_ENABLE_STATS: %s\n", std::strerror(errno));
@@ -365,14 +390,13 @@ void real_packets(const std::string &own_cgroup_dir, std::uint32_t own_level, in
   std::vector<Prefix> deny_100k = random_prefixes(100000, kNet127, rng);
   std::vector<Prefix> deny_1k(deny_100k.begin(), deny_100k.begin() + 1000);
   constexpr std::uint32_t kFilterAcct = SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING;
-  std::uint32_t level = own_level + 1;
-  std::uint64_t id = dir->id();
   std::vector<Filter> filters;
-  filters.push_back(load_filter(level, id, {}, 0));
-  filters.push_back(load_filter(level, id, {}, kFilterAcct));
-  filters.push_back(load_filter(level, id, deny_1k, kFilterAcct));
-  filters.push_back(load_filter(level, id, deny_100k, kFilterAcct));
-  filters.push_back(load_filter(level, id, deny_100k, SANDBOX_POLICY_FILTER));
+  filters.push_back(load_filter(cg.level, cg.parent.id(), cg.run.id(), {}, 0));
+  filters.push_back(load_filter(cg.level, cg.parent.id(), cg.run.id(), {}, kFilterAcct));
+  filters.push_back(load_filter(cg.level, cg.parent.id(), cg.run.id(), deny_1k, kFilterAcct));
+  filters.push_back(load_filter(cg.level, cg.parent.id(), cg.run.id(), deny_100k, kFilterAcct));
+  filters.push_back(
+      load_filter(cg.level, cg.parent.id(), cg.run.id(), deny_100k, SANDBOX_POLICY_FILTER));
   const char *labels[] = {"rf_egress, no IP policy", "rf_egress, 0 deny, acct",
                           "rf_egress, 1k deny, acct", "rf_egress, 100k deny, acct",
                           "rf_egress, 100k deny, no acct"};
@@ -384,17 +408,17 @@ void real_packets(const std::string &own_cgroup_dir, std::uint32_t own_level, in
   for (std::size_t i = 0; i < filters.size(); ++i) {
     const int fds[] = {pass_all.get(), bpf_program__fd(filters[i].skel->progs.rf_egress)};
     for (int fd : fds)
-      if (bpf_prog_attach(fd, dir->fd(), BPF_CGROUP_INET_EGRESS, BPF_F_ALLOW_MULTI) < 0)
+      if (bpf_prog_attach(fd, cg.parent.fd(), BPF_CGROUP_INET_EGRESS, BPF_F_ALLOW_MULTI) < 0)
         die(std::string("attaching to the test cgroup failed: ") + std::strerror(errno));
-    send_from_cgroup(dir->fd(), dsts, packets / 10); // warm-up, not counted
+    send_from_run(dsts, packets / 10); // warm-up, not counted
     Counted counted_before = counted(filters[i]);
     stats.reset(bpf_enable_stats(BPF_STATS_RUN_TIME));
     RunStats before[] = {run_stats(fds[0]), run_stats(fds[1])};
-    send_from_cgroup(dir->fd(), dsts, packets);
+    send_from_run(dsts, packets);
     RunStats after[] = {run_stats(fds[0]), run_stats(fds[1])};
     stats.reset();
     for (int fd : fds)
-      bpf_prog_detach2(fd, dir->fd(), BPF_CGROUP_INET_EGRESS);
+      bpf_prog_detach2(fd, cg.parent.fd(), BPF_CGROUP_INET_EGRESS);
 
     auto ns_per_run = [&](int k) {
       std::uint64_t runs = after[k].count - before[k].count;
@@ -452,21 +476,7 @@ int main(int argc, char **argv) {
   }
   libbpf_set_print(quiet_libbpf);
 
-  // This process's cgroup: the test run's socket is charged to it (see the top comment).
-  auto mount = rf::cgroup::find_cgroup2_mount();
-  if (!mount)
-    die(mount.error().message());
-  auto path = rf::cgroup::own_cgroup_path();
-  if (!path)
-    die(path.error().message());
-  auto cgroup = rf::cgroup::cgroup_id(*mount + *path);
-  if (!cgroup)
-    die(cgroup.error().message());
-  std::uint32_t level = 0;
-  for (char c : *path)
-    level += c == '/';
-  if (*path == "/")
-    level = 0;
+  const TestCgroups &cg = enter_test_cgroups();
 
   std::mt19937 rng(20240601);
   std::vector<std::uint32_t> dsts;
@@ -476,31 +486,18 @@ int main(int argc, char **argv) {
     dsts.push_back(kNet10 | low24(rng));
     packets.push_back(udp_packet(dsts.back()));
   }
-  // The path's depth is the level unless a cgroup namespace hides the levels above it; then
-  // the levels are probed (a load each, a few ms).
-  bool probed = false;
-  if (!level_names_own_cgroup(level, *cgroup, packets[0])) {
-    probed = true;
-    std::uint32_t found = 0;
-    while (found < 64 && !level_names_own_cgroup(found, *cgroup, packets[0]))
-      ++found;
-    if (found == 64)
-      die("no cgroup level names this process's cgroup in a test run: the test run's socket "
-          "is not in this process's cgroup (kernel older than 5.16?), so the program would "
-          "pass every packet early and the timings would mean nothing");
-    level = found;
-  }
   std::vector<Prefix> deny_100k = random_prefixes(100000, kNet10, rng);
   std::vector<Prefix> deny_1k(deny_100k.begin(), deny_100k.begin() + 1000);
 
   constexpr std::uint32_t kFilterAcct = SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING;
   rf::UniqueFd pass_all = load_pass_all();
   std::vector<Filter> filters;
-  filters.push_back(load_filter(level, *cgroup, {}, 0));
-  filters.push_back(load_filter(level, *cgroup, {}, kFilterAcct));
-  filters.push_back(load_filter(level, *cgroup, deny_1k, kFilterAcct));
-  filters.push_back(load_filter(level, *cgroup, deny_100k, kFilterAcct));
-  filters.push_back(load_filter(level, *cgroup, deny_100k, SANDBOX_POLICY_FILTER));
+  filters.push_back(load_filter(cg.level, cg.parent.id(), cg.run.id(), {}, 0));
+  filters.push_back(load_filter(cg.level, cg.parent.id(), cg.run.id(), {}, kFilterAcct));
+  filters.push_back(load_filter(cg.level, cg.parent.id(), cg.run.id(), deny_1k, kFilterAcct));
+  filters.push_back(load_filter(cg.level, cg.parent.id(), cg.run.id(), deny_100k, kFilterAcct));
+  filters.push_back(
+      load_filter(cg.level, cg.parent.id(), cg.run.id(), deny_100k, SANDBOX_POLICY_FILTER));
 
   std::vector<Program> programs(6);
   programs[0] = {"pass-all (2 insns, baseline)", pass_all.get(), 0, {}, 0};
@@ -531,9 +528,8 @@ int main(int argc, char **argv) {
   uname(&uts);
   std::printf("bench-ip-packet: cgroup_skb/egress (rf_egress of bpf/ip_filter.bpf.c) per packet, "
               "BPF_PROG_TEST_RUN\n");
-  std::printf("  kernel %s; cgroup %s (level %u%s, id %llu) as the run's cgroup\n", uts.release,
-              path->c_str(), level, probed ? ", found by probing" : "",
-              static_cast<unsigned long long>(*cgroup));
+  std::printf("  kernel %s; this process in %s (id %llu) as a run below its parent\n", uts.release,
+              cg.run.path().c_str(), static_cast<unsigned long long>(cg.run.id()));
   std::printf("  %d IPv4/UDP packets to distinct addresses in 10.0.0.0/8, round-robin; %d calls "
               "x repeat %d per program, interleaved\n",
               destinations, calls, repeat);
@@ -556,6 +552,6 @@ int main(int argc, char **argv) {
               "(target: <= 60 ns/packet, flat in the number of prefixes)\n",
               p100k, p0, p100k / p0);
   if (real > 0)
-    real_packets(*mount + (*path == "/" ? "" : *path), level, real, rng);
+    real_packets(cg, real, rng);
   return 0;
 }
