@@ -245,8 +245,8 @@ void plan_suid_sgid(const Policy &policy, Plan &plan) {
   std::uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
   constexpr std::uint64_t set_id = S_ISUID | S_ISGID;
   const std::pair<const char *, unsigned> mode_only[] = {
-      {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"mkdir", 1},
-      {"mkdirat", 2}, {"mknod", 1}, {"mknodat", 2}, {"creat", 1}};
+      {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2} /* Linux 6.6 */,
+      {"mkdir", 1}, {"mkdirat", 2}, {"mknod", 1}, {"mknodat", 2}, {"creat", 1}};
   for (auto [name, arg] : mode_only)
     refuse_bits(plan, name, arg, set_id, eperm);
   // open: only a file being created gets the mode.
