@@ -17,9 +17,9 @@
 namespace rf::cgroup {
 namespace {
 
-// /proc files report size 0, so read until EOF instead of trusting stat.
-Result<std::string> read_proc_file(const char *path) {
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+// /proc and cgroupfs files report size 0, so read until EOF instead of trusting stat.
+Result<std::string> read_file_at(int dir_fd, const char *path) {
+  UniqueFd fd(::openat(dir_fd, path, O_RDONLY | O_CLOEXEC));
   if (!fd)
     return Error::from_errno(std::string("Failed to open ") + path);
   std::string text;
@@ -35,6 +35,8 @@ Result<std::string> read_proc_file(const char *path) {
     text.append(buffer, static_cast<std::size_t>(n));
   }
 }
+
+Result<std::string> read_proc_file(const char *path) { return read_file_at(AT_FDCWD, path); }
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
@@ -191,21 +193,7 @@ Status CgroupDir::remove() {
 }
 
 Result<std::string> read_cgroup_file(int dir_fd, const char *name) {
-  UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC));
-  if (!fd)
-    return Error::from_errno(std::string("Failed to open ") + name);
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return Error::from_errno(std::string("Failed to read ") + name);
-    if (n == 0)
-      return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
+  return read_file_at(dir_fd, name);
 }
 
 Status write_cgroup_file(int dir_fd, const char *name, std::string_view value) {
