@@ -148,6 +148,28 @@ TEST(RunCgroup, CgroupParentComesFromTheEnvironmentToo) {
       << starts[0];
 }
 
+// Under systemd with Delegate=yes, the cgroup ringfence runs in is marked as delegated
+// (trusted.delegate=1), and the runs' cgroups go below it rather than to /ringfence.
+TEST(RunCgroup, DelegatedCgroupOfTheCallerIsTheDefaultParent) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env; // its parent is the delegated cgroup here, entered by the caller itself
+  const char one = '1';
+  ::mkdir(env.parent.absolute().c_str(), 0755); // RunParent leaves creating it to ringfence
+  ASSERT_EQ(::setxattr(env.parent.absolute().c_str(), "trusted.delegate", &one, 1, 0), 0)
+      << std::strerror(errno);
+  std::string script = env.write_script(
+      "enter.sh", "echo $$ > " + env.parent.absolute() + "/cgroup.procs || exit 99\n"
+                  "exec " + ringfence_bin() + " run --audit-log " + env.audit_log +
+                  " -- /bin/true\n");
+  CommandResult result = run_command({script});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto starts = audit_records(env.audit_log, "start");
+  ASSERT_EQ(starts.size(), 1u) << read_file(env.audit_log);
+  std::string cgroup = json_field(starts[0], "cgroup").value_or("");
+  EXPECT_EQ(cgroup.rfind(env.parent.relative() + "/true.service-", 0), 0u) << starts[0];
+  EXPECT_TRUE(env.parent.children().empty()); // removed after the run
+}
+
 TEST(RunCgroup, AdHocRunIsNamedAfterTheCommand) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
