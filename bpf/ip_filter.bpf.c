@@ -44,6 +44,50 @@ struct {
 } counters SEC(".maps");
 
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sandbox_denial_key);
+	__type(value, struct sandbox_denial);
+	__uint(max_entries, 65536);
+} denials SEC(".maps");
+
+/* Per run, written (0) by user space before the service exists: refusals that found the
+ * denials table full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(max_entries, 65536);
+} denials_lost SEC(".maps");
+
+static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, __u8 protocol,
+					  __u16 port, const __u32 *addr, int words, int in_task)
+{
+	struct sandbox_denial_key key = {.cgroup = cgroup, .kind = kind, .family = family,
+					 .protocol = protocol, .port = port};
+	if (words == 1)
+		__builtin_memcpy(key.addr, addr, 4);
+	else
+		__builtin_memcpy(key.addr, addr, 16);
+	struct sandbox_denial *d = bpf_map_lookup_elem(&denials, &key);
+	if (!d) {
+		struct sandbox_denial fresh = {};
+		bpf_map_update_elem(&denials, &key, &fresh, BPF_NOEXIST); /* EEXIST: a racing CPU */
+		d = bpf_map_lookup_elem(&denials, &key);
+	}
+	if (!d) {
+		__u64 *lost = bpf_map_lookup_elem(&denials_lost, &cgroup);
+		if (lost)
+			__sync_fetch_and_add(lost, 1);
+		return;
+	}
+	__sync_fetch_and_add(&d->count, 1);
+	if (in_task) {
+		d->tgid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(d->comm, sizeof d->comm);
+	}
+}
+
 /*
  * The run a socket belongs to: its ancestor one level below the parent. 0 means the socket
  * is in the parent itself (a supervisor in a delegated subtree), which is not a run.
@@ -75,60 +119,63 @@ static __always_inline const struct sandbox_policy *policy_of(__u64 cgroup)
 
 /* ---- socket calls: refuse with EPERM ---- */
 
-static __always_inline int sock_addr_verdict4(__u32 addr)
+/* connect() or an unconnected send: refused with EPERM, and counted. */
+static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 kind, int v6)
 {
 	__u64 cgroup = run_of_task();
 	if (!cgroup)
 		return PASS;
 	const struct sandbox_policy *policy = policy_of(cgroup);
+	__u32 addr[4] = {};
+	int words = 1;
+	__u8 family = 2 /* AF_INET */;
+	if (v6) {
+		addr[0] = ctx->user_ip6[0];
+		addr[1] = ctx->user_ip6[1];
+		addr[2] = ctx->user_ip6[2];
+		addr[3] = ctx->user_ip6[3];
+		if (is_v4_mapped(addr))
+			addr[0] = addr[3]; /* reported as the IPv4 address it maps to */
+		else {
+			words = 4;
+			family = 10 /* AF_INET6 */;
+		}
+	} else {
+		addr[0] = ctx->user_ip4;
+	}
 	if (!policy)
-		return REFUSE;
+		return REFUSE; /* not a run ringfence set up: refused, but no one to tell */
 	if (!(policy->flags & SANDBOX_POLICY_FILTER))
 		return PASS;
-	return check4(cgroup, addr) == ALLOWED ? PASS : REFUSE;
-}
-
-static __always_inline int sock_addr_verdict6(const __u32 addr[4])
-{
-	__u64 cgroup = run_of_task();
-	if (!cgroup)
+	if ((words == 1 ? check4(cgroup, addr[0]) : check6(cgroup, addr)) == ALLOWED)
 		return PASS;
-	const struct sandbox_policy *policy = policy_of(cgroup);
-	if (!policy)
-		return REFUSE;
-	if (!(policy->flags & SANDBOX_POLICY_FILTER))
-		return PASS;
-	return check6(cgroup, addr) == ALLOWED ? PASS : REFUSE;
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	record_denial(cgroup, kind, family, (__u8)ctx->protocol, port, addr, words, 1);
+	return REFUSE;
 }
 
 SEC("cgroup/connect4")
 int rf_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock_addr_verdict4(ctx->user_ip4);
+	return sock_addr_verdict(ctx, SANDBOX_EVENT_CONNECT_DENIED, 0);
 }
 
 SEC("cgroup/sendmsg4")
 int rf_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock_addr_verdict4(ctx->user_ip4);
-}
-
-static __always_inline int sock_addr6(struct bpf_sock_addr *ctx)
-{
-	__u32 addr[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
-	return sock_addr_verdict6(addr);
+	return sock_addr_verdict(ctx, SANDBOX_EVENT_SENDMSG_DENIED, 0);
 }
 
 SEC("cgroup/connect6")
 int rf_connect6(struct bpf_sock_addr *ctx)
 {
-	return sock_addr6(ctx);
+	return sock_addr_verdict(ctx, SANDBOX_EVENT_CONNECT_DENIED, 1);
 }
 
 SEC("cgroup/sendmsg6")
 int rf_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sock_addr6(ctx);
+	return sock_addr_verdict(ctx, SANDBOX_EVENT_SENDMSG_DENIED, 1);
 }
 
 /* ---- packets: drop, and count ---- */
@@ -161,6 +208,17 @@ static __always_inline void count(__u64 cgroup, int egress, int passed, __u32 le
 	__sync_fetch_and_add(&c->protocol_packets[slot], 1);
 }
 
+/* The remote port of a TCP or UDP packet whose IP header is `header_len` bytes long. */
+static __always_inline __u16 remote_port(struct __sk_buff *skb, __u32 header_len, __u8 protocol,
+					 int egress)
+{
+	__u16 ports[2];
+	if ((protocol != IPPROTO_TCP && protocol != IPPROTO_UDP) ||
+	    bpf_skb_load_bytes(skb, header_len, ports, sizeof ports) < 0)
+		return 0;
+	return bpf_ntohs(ports[egress ? 1 : 0]);
+}
+
 /* Checks the packet's remote address: the destination on egress, the source on ingress. */
 static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 {
@@ -172,25 +230,36 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 		return REFUSE;
 
 	enum verdict verdict = ALLOWED;
-	__u8 protocol = 0;
+	__u8 protocol = 0, family = 0;
+	__u32 addr[4] = {}, header_len = 0;
+	int words = 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		__u32 addr;
-		if (bpf_skb_load_bytes(skb, 9, &protocol, 1) < 0 ||
-		    bpf_skb_load_bytes(skb, egress ? 16 : 12, &addr, 4) < 0)
+		__u8 version_ihl;
+		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) < 0 ||
+		    bpf_skb_load_bytes(skb, 9, &protocol, 1) < 0 ||
+		    bpf_skb_load_bytes(skb, egress ? 16 : 12, addr, 4) < 0)
 			return REFUSE;
+		family = 2;
+		header_len = (version_ihl & 0xf) * 4;
 		if (policy->flags & SANDBOX_POLICY_FILTER)
-			verdict = check4(cgroup, addr);
+			verdict = check4(cgroup, addr[0]);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		__u32 addr[4];
 		if (bpf_skb_load_bytes(skb, 6, &protocol, 1) < 0 ||
 		    bpf_skb_load_bytes(skb, egress ? 24 : 8, addr, 16) < 0)
 			return REFUSE;
+		family = 10;
+		words = 4;
+		header_len = 40;
 		if (policy->flags & SANDBOX_POLICY_FILTER)
 			verdict = check6(cgroup, addr);
 	}
 	int passed = verdict == ALLOWED;
 	if (policy->flags & SANDBOX_POLICY_ACCOUNTING)
 		count(cgroup, egress, passed, skb->len, protocol);
+	if (!passed)
+		record_denial(cgroup, egress ? SANDBOX_EVENT_EGRESS_DROP : SANDBOX_EVENT_INGRESS_DROP,
+			      family, protocol, remote_port(skb, header_len, protocol, egress), addr,
+			      words, egress);
 	return passed ? PASS : REFUSE;
 }
 

@@ -105,6 +105,32 @@ struct sandbox_deny_event {
 	__u64 count;		      /* denials folded into this event (rate limiting) */
 };
 
+/*
+ * Refused attempts, counted by the enforcing programs themselves (so every refusal counts,
+ * io_uring's and each datagram of a sendmmsg included), aggregated per run × kind × remote
+ * address × port × protocol. The supervisor reads the counts while the run lives (never
+ * deleting, so no increment can land in a removed entry) and removes its entries at the
+ * end. When the table is full, the refusal is added to the run's `denials_lost` counter:
+ * the sum stays exact, only the destination is unknown.
+ */
+struct sandbox_denial_key {
+	__u64 cgroup;  /* the run */
+	__u8 kind;     /* SANDBOX_EVENT_* */
+	__u8 family;   /* AF_INET or AF_INET6; a v4-mapped address counts as AF_INET */
+	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, ...; 0 when not known */
+	__u8 pad0;
+	__u16 port; /* the remote port, host order; 0 when there is none */
+	__u16 pad1;
+	__u8 addr[SANDBOX_ADDR_LEN]; /* the remote address, network order */
+};
+
+struct sandbox_denial {
+	__u64 count;
+	__u32 tgid; /* the last process refused; 0 when not known (inbound packets) */
+	__u32 pad;
+	__u8 comm[SANDBOX_COMM_LEN];
+};
+
 #ifdef __cplusplus
 #define SANDBOX_ABI_ASSERT(cond, msg) static_assert(cond, msg)
 #else
@@ -116,5 +142,7 @@ SANDBOX_ABI_ASSERT(sizeof(struct ip6_rule_key) == 28, "ip6_rule_key layout chang
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 112, "sandbox_counters layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_deny_event) == 64, "sandbox_deny_event layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 32, "sandbox_denial_key layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 32, "sandbox_denial layout changed");
 
 #endif /* RINGFENCE_SANDBOX_ABI_H */

@@ -2,7 +2,9 @@
 
 #include "util/json.hpp"
 
+#include <arpa/inet.h>
 #include <cerrno>
+#include <netinet/in.h>
 #include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -91,6 +93,53 @@ std::string start_record(const RunIdentity &run, const timespec &when, pid_t pid
     w.value(word);
   w.end_array();
   w.key("cgroup").value(cgroup);
+  return w.end_object().str();
+}
+
+namespace {
+
+const char *protocol_name(int protocol) {
+  switch (protocol) {
+  case IPPROTO_TCP: return "tcp";
+  case IPPROTO_UDP: return "udp";
+  case IPPROTO_ICMP: return "icmp";
+  case IPPROTO_ICMPV6: return "icmpv6";
+  case IPPROTO_RAW: return "raw";
+  case 0: return "unknown";
+  default: return "other";
+  }
+}
+
+std::string address_text(int family, const std::array<std::uint8_t, 16> &addr) {
+  char text[INET6_ADDRSTRLEN] = "";
+  ::inet_ntop(family, addr.data(), text, sizeof text);
+  return text;
+}
+
+} // namespace
+
+std::string denial_record(const RunIdentity &run, const timespec &when, pid_t pid,
+                          const std::string &comm, const DenialFacts &facts) {
+  constexpr int kEgressDrop = 1, kIngressDrop = 2, kConnect = 3, kSendmsg = 4; // sandbox_abi.h
+  const char *event = facts.kind == kConnect   ? "connect-denied"
+                      : facts.kind == kSendmsg ? "sendmsg-denied"
+                      : facts.kind == kEgressDrop || facts.kind == kIngressDrop
+                          ? "packet-dropped"
+                          : "denied-unattributed";
+  json::Writer w;
+  begin_record(w, event, run, when, pid, comm);
+  if (facts.kind != 0) {
+    bool ingress = facts.kind == kIngressDrop;
+    if (facts.kind == kEgressDrop || ingress)
+      w.key("direction").value(ingress ? "ingress" : "egress");
+    w.key("family").value(facts.family == AF_INET6 ? "ipv6" : "ipv4");
+    w.key("protocol").value(protocol_name(facts.protocol));
+    std::string address = address_text(facts.family, facts.addr);
+    w.key(ingress ? "saddr" : "daddr").value(address);
+    if (facts.port != 0 || facts.protocol == IPPROTO_TCP || facts.protocol == IPPROTO_UDP)
+      w.key(ingress ? "sport" : "dport").value(static_cast<int>(facts.port));
+  }
+  w.key("count").value(static_cast<unsigned long long>(facts.count));
   return w.end_object().str();
 }
 

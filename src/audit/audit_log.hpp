@@ -6,6 +6,7 @@
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
+#include <array>
 #include <cstdint>
 #include <ctime>
 #include <optional>
@@ -45,6 +46,21 @@ std::string format_time(const timespec &realtime);
 std::string start_record(const RunIdentity &run, const timespec &when, pid_t pid,
                          const std::string &comm, const std::vector<std::string> &command,
                          const std::string &cgroup);
+
+// A refused attempt as the IP filter counted it (netfilter::Denial), for one record.
+struct DenialFacts {
+  int kind = 0; // SANDBOX_EVENT_*: connect, sendmsg, egress drop, ingress drop; 0: unknown
+  int family = 0;
+  int protocol = 0;
+  std::uint16_t port = 0;
+  std::array<std::uint8_t, 16> addr{};
+  std::uint64_t count = 0;
+};
+// "connect-denied", "sendmsg-denied" or "packet-dropped" (with the remote side of the
+// packet), or "denied-unattributed" for refusals whose destination the full table could
+// not keep.
+std::string denial_record(const RunIdentity &run, const timespec &when, pid_t pid,
+                          const std::string &comm, const DenialFacts &facts);
 
 struct ExitFacts {
   int status = 0;

@@ -33,6 +33,8 @@ namespace rf::launch {
 namespace {
 
 constexpr int kCapSysAdmin = 21;
+// How often a supervisor writes the refusals counted in the kernel to the audit log.
+constexpr std::chrono::milliseconds kDenialReportInterval{250};
 constexpr int kCapBpf = 39;
 
 Status check_privileges() {
@@ -208,6 +210,7 @@ private:
   void stop_at(const char *stage) const;
   void record_exit(const RunOutcome &outcome);
   void read_ip_accounting();
+  void report_denials();
 
   const Policy &policy_;
   const LaunchOptions &options_;
@@ -492,6 +495,8 @@ RunOutcome Invocation::supervise() {
   // Type=forking daemon).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   Supervisor supervisor(*relay, cgroup_->fd());
+  if (ip_filter_) // refusals reach the audit log while the service runs
+    supervisor.every(kDenialReportInterval, [this] { report_denials(); });
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     Result<int> status = run_command(i, supervisor, outcome);
     if (!status)
@@ -537,6 +542,16 @@ void Invocation::read_ip_accounting() {
                  static_cast<unsigned long long>(totals->dropped_egress_packets));
 }
 
+void Invocation::report_denials() {
+  if (!ip_filter_ || !audit_log_)
+    return;
+  for (const netfilter::Denial &d : ip_filter_->new_denials()) {
+    audit::DenialFacts facts{d.kind, d.family, d.protocol, d.port, d.addr, d.count};
+    static_cast<void>(audit_log_->append(audit::denial_record(
+        {policy_.unit_name, invocation_id_}, realtime_now(), d.pid, d.comm, facts)));
+  }
+}
+
 void Invocation::record_exit(const RunOutcome &outcome) {
   if (!audit_log_)
     return;
@@ -561,6 +576,7 @@ RunOutcome Invocation::run() {
     // The run is over when the main process is: whatever it left behind goes with it.
     Status killed = cgroup_->kill_all();
     read_ip_accounting();
+    report_denials(); // the last ones: nothing in the cgroup runs any more
     Status removed = cgroup_->remove();
     if ((!killed || !removed) && outcome.error.empty())
       outcome.error = (!killed ? killed : removed).error().message();

@@ -2,6 +2,7 @@
 
 #include "cgroup/cgroup.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -213,14 +214,30 @@ Status Supervisor::handle_signals(pid_t target) {
   }
 }
 
+int Supervisor::poll_timeout() const {
+  if (!tick_)
+    return -1;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      next_tick_ - std::chrono::steady_clock::now());
+  return static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0));
+}
+
+void Supervisor::maybe_tick() {
+  if (!tick_ || std::chrono::steady_clock::now() < next_tick_)
+    return;
+  tick_();
+  next_tick_ = std::chrono::steady_clock::now() + interval_;
+}
+
 Result<int> Supervisor::wait_for(pid_t main) {
   tracked_.insert(main);
   reap_children(); // it may have exited before we got here
   while (!exited_.count(main)) {
     pollfd signals{relay_.fd(), POLLIN, 0};
-    if (::poll(&signals, 1, -1) < 0 && errno != EINTR)
+    if (::poll(&signals, 1, poll_timeout()) < 0 && errno != EINTR)
       return Error::from_errno("Failed to wait for the service");
     RF_TRY(handle_signals(main));
+    maybe_tick();
   }
   int status = exited_[main];
   exited_.erase(main);
@@ -251,9 +268,10 @@ Result<int> Supervisor::wait_until_empty(pid_t daemon) {
       break;
     // cgroup.events signals a change of "populated" with POLLPRI.
     pollfd fds[2] = {{relay_.fd(), POLLIN, 0}, {events.get(), POLLPRI, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR)
+    if (::poll(fds, 2, poll_timeout()) < 0 && errno != EINTR)
       return Error::from_errno("Failed to wait for the service");
     RF_TRY(handle_signals(daemon_gone ? 0 : daemon));
+    maybe_tick();
   }
   reap_children();
   return daemon > 0 && exited_.count(daemon) ? exited_[daemon] : 0;

@@ -6,7 +6,9 @@
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
+#include <chrono>
 #include <csignal>
+#include <functional>
 #include <optional>
 #include <set>
 #include <sys/types.h>
@@ -61,7 +63,16 @@ public:
   // Returns the daemon's status, or 0 when it was unknown.
   Result<int> wait_until_empty(pid_t daemon);
 
+  // While waiting, calls `tick` about every `interval` (draining the audit counters).
+  void every(std::chrono::milliseconds interval, std::function<void()> tick) {
+    interval_ = interval;
+    tick_ = std::move(tick);
+    next_tick_ = std::chrono::steady_clock::now() + interval;
+  }
+
 private:
+  int poll_timeout() const;
+  void maybe_tick();
   Status handle_signals(pid_t target);
   void reap_children();
   void relay(int signal, int code, pid_t target) const;
@@ -70,6 +81,9 @@ private:
   int cgroup_fd_;
   std::set<pid_t> tracked_;
   std::unordered_map<pid_t, int> exited_; // tracked pid → run_status()
+  std::chrono::milliseconds interval_{0};
+  std::function<void()> tick_;
+  std::chrono::steady_clock::time_point next_tick_;
 };
 
 } // namespace rf::launch

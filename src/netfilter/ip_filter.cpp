@@ -74,6 +74,8 @@ UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
   if (name == "deny6") return &maps.deny6;
   if (name == "policies") return &maps.policies;
   if (name == "counters") return &maps.counters;
+  if (name == "denials") return &maps.denials;
+  if (name == "denials_lost") return &maps.denials_lost;
   return nullptr;
 }
 
@@ -112,7 +114,8 @@ std::optional<FoundProgram> inspect(std::uint32_t id) {
 }
 
 bool complete(const FilterMaps &m) {
-  return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters;
+  return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters && m.denials &&
+         m.denials_lost;
 }
 
 Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type type) {
@@ -153,7 +156,9 @@ Status take_maps(ip_filter &skel, FilterMaps &maps) {
   };
   if (!dup_fd(skel.maps.allow4, maps.allow4) || !dup_fd(skel.maps.deny4, maps.deny4) ||
       !dup_fd(skel.maps.allow6, maps.allow6) || !dup_fd(skel.maps.deny6, maps.deny6) ||
-      !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters))
+      !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters) ||
+      !dup_fd(skel.maps.denials, maps.denials) ||
+      !dup_fd(skel.maps.denials_lost, maps.denials_lost))
     return Error::from_errno("Failed to keep the IP filter maps");
   return Ok{};
 }
@@ -248,6 +253,19 @@ template <typename Key> void sweep_rules(int map_fd, const std::set<std::uint64_
     bpf_map_delete_elem(map_fd, &k);
 }
 
+// Deletes the denial entries whose run `dead` says is over.
+template <typename Dead> void erase_denials(int map_fd, Dead dead) {
+  std::vector<sandbox_denial_key> gone;
+  sandbox_denial_key key{}, next{};
+  for (const void *at = nullptr; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
+    if (dead(next.cgroup))
+      gone.push_back(next);
+    key = next;
+  }
+  for (const sandbox_denial_key &k : gone)
+    bpf_map_delete_elem(map_fd, &k);
+}
+
 } // namespace
 
 std::uint64_t build_id() {
@@ -305,6 +323,10 @@ Result<RunFilter> ParentFilter::install(std::uint64_t cgroup_id, const Policy &p
         err < 0)
       return Error::from_errno("Failed to create the IPAccounting= counters", -err);
   }
+  std::uint64_t zero_lost = 0;
+  if (int err = bpf_map_update_elem(maps_->denials_lost.get(), &cgroup_id, &zero_lost, BPF_ANY);
+      err < 0)
+    return Error::from_errno("Failed to create the run's refusal counters", -err);
   sandbox_policy entry{};
   entry.flags = (policy.has_ip_filter() ? SANDBOX_POLICY_FILTER : 0u) |
                 (policy.ip_accounting ? SANDBOX_POLICY_ACCOUNTING : 0u);
@@ -336,6 +358,9 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
     bpf_map_delete_elem(maps_->policies.get(), &cgroup_id);
     bpf_map_delete_elem(maps_->counters.get(), &cgroup_id);
   }
+  for (std::uint64_t cgroup_id : dead)
+    bpf_map_delete_elem(maps_->denials_lost.get(), &cgroup_id);
+  erase_denials(maps_->denials.get(), [&](std::uint64_t id) { return !live.count(id); });
   sweep_rules<ip4_rule_key>(maps_->allow4.get(), live);
   sweep_rules<ip4_rule_key>(maps_->deny4.get(), live);
   sweep_rules<ip6_rule_key>(maps_->allow6.get(), live);
@@ -357,6 +382,46 @@ RunFilter::~RunFilter() {
   erase_rules(*maps_, cgroup_id_, deny_, false);
   if (accounting_)
     bpf_map_delete_elem(maps_->counters.get(), &cgroup_id_);
+  bpf_map_delete_elem(maps_->denials_lost.get(), &cgroup_id_);
+  erase_denials(maps_->denials.get(), [&](std::uint64_t id) { return id == cgroup_id_; });
+}
+
+std::vector<Denial> RunFilter::new_denials() {
+  std::vector<Denial> out;
+  int map_fd = maps_->denials.get();
+  sandbox_denial_key key{}, next{};
+  for (const void *at = nullptr; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
+    key = next;
+    sandbox_denial value{};
+    if (next.cgroup != cgroup_id_ || bpf_map_lookup_elem(map_fd, &next, &value) < 0)
+      continue;
+    std::array<std::uint8_t, 32> bytes;
+    std::memcpy(bytes.data(), &next, sizeof next);
+    std::uint64_t &seen = reported_[bytes];
+    if (value.count == seen)
+      continue;
+    Denial d;
+    d.kind = next.kind;
+    d.family = next.family;
+    d.protocol = next.protocol;
+    d.port = next.port;
+    std::memcpy(d.addr.data(), next.addr, sizeof next.addr);
+    d.count = value.count - seen;
+    d.pid = static_cast<pid_t>(value.tgid);
+    d.comm.assign(reinterpret_cast<const char *>(value.comm),
+                  strnlen(reinterpret_cast<const char *>(value.comm), sizeof value.comm));
+    seen = value.count;
+    out.push_back(std::move(d));
+  }
+  std::uint64_t lost = 0;
+  if (bpf_map_lookup_elem(maps_->denials_lost.get(), &cgroup_id_, &lost) == 0 &&
+      lost > lost_reported_) {
+    Denial d;
+    d.count = lost - lost_reported_;
+    lost_reported_ = lost;
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 Result<IpCounters> RunFilter::counters() const {

@@ -12,7 +12,10 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
+#include <sys/types.h>
 #include <optional>
 #include <set>
 #include <vector>
@@ -21,7 +24,19 @@ namespace rf::netfilter {
 
 // The shared maps of one attached program set.
 struct FilterMaps {
-  UniqueFd allow4, deny4, allow6, deny6, policies, counters;
+  UniqueFd allow4, deny4, allow6, deny6, policies, counters, denials, denials_lost;
+};
+
+// Refused attempts of one run to one remote address, port and protocol, of one kind.
+struct Denial {
+  int kind = 0;     // SANDBOX_EVENT_* (bpf/sandbox_abi.h); 0: destination not known
+  int family = 0;   // AF_INET or AF_INET6
+  int protocol = 0; // IPPROTO_*; 0 when not known
+  std::uint16_t port = 0;
+  std::array<std::uint8_t, 16> addr{};
+  std::uint64_t count = 0; // since the last report
+  pid_t pid = 0;           // the last process refused; 0 when not known
+  std::string comm;
 };
 
 class RunFilter;
@@ -67,6 +82,10 @@ public:
 
   Result<IpCounters> counters() const;
 
+  // The refusals counted since the last call, one entry per destination (the kernel counts
+  // every refusal; this reports the growth, so nothing is counted twice or lost).
+  std::vector<Denial> new_denials();
+
 private:
   friend class ParentFilter;
   RunFilter(std::shared_ptr<FilterMaps> maps, std::uint64_t cgroup_id, const Policy &policy);
@@ -74,7 +93,8 @@ private:
   std::uint64_t cgroup_id_;
   std::vector<IpPrefix> allow_, deny_;
   bool accounting_;
-  bool armed_ = true;
+  std::map<std::array<std::uint8_t, 32>, std::uint64_t> reported_; // key bytes → count
+  std::uint64_t lost_reported_ = 0;
 };
 
 // flock() on the parent cgroup directory: one ringfence at a time sets up its programs.
