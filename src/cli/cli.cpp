@@ -16,6 +16,8 @@ constexpr const char *kUsage = R"(Usage:
   ringfence show [OPTIONS] UNIT [--json]
   ringfence syscalls [@GROUP | NAME]...
   ringfence inspect [OPTIONS] UNIT --seccomp
+  ringfence audit [--audit-log FILE] [--unit NAME] [--since TIME] [--until TIME]
+                  [--kind KIND] [--json] [-f|--follow] [--summary]
   ringfence gc [--cgroup-parent CGROUP]
   ringfence --help | --version
 
@@ -29,12 +31,20 @@ Commands:
   show        print the effective policy, each line with the file:line it came from
   syscalls    list the system call groups, or the members of the ones named
   inspect     print the seccomp filter run would load, in libseccomp's pseudo code
+  audit       print the audit log's records as a table (times in UTC)
 
 Options:
   -p, --property KEY=VALUE  set a [Service] directive after the unit and its drop-ins
       --unit-name NAME      name of an ad-hoc run (default: COMMAND's basename.service)
-      --json                show: print one JSON object
+      --json                show: print one JSON object; audit: the records as stored
       --audit-log FILE      the JSON-lines audit log (env RINGFENCE_AUDIT_LOG)
+      --unit NAME           audit: only the records of unit NAME (web: web.service)
+      --since TIME, --until TIME
+                            audit: records from TIME on, before TIME: "2026-11-29
+                            10:00[:00]" (UTC), today, yesterday, now, "10 min ago"
+      --kind KIND[,KIND]    audit: only these events (start, exit, connect-denied, ...)
+  -f, --follow              audit: print records as they are written, until Ctrl-C
+      --summary             audit: the denials' counts per unit, event and destination
       --cgroup-parent CGROUP  parent of the runs' cgroups, a cgroup path such as
                             /ringfence (env RINGFENCE_CGROUP_PARENT)
   -v, --verbose             run: say what is set up
@@ -47,11 +57,6 @@ See ringfence(8) and ringfence.unit(5).
 )";
 
 enum OptionId { kUnitName = 256, kJson, kAuditLog, kCgroupParent, kSeccomp, kVersion };
-
-int usage_error(const char *command, const std::string &message) {
-  std::fprintf(stderr, "ringfence: %s: %s\nTry 'ringfence --help'.\n", command, message.c_str());
-  return 2;
-}
 
 const option kOptions[] = {
     {"property", required_argument, nullptr, 'p'},
@@ -113,6 +118,11 @@ bool parse_unit_options(int argc, char **argv, UnitOptions &options,
 
 } // namespace
 
+int usage_error(const char *command, const std::string &message) {
+  std::fprintf(stderr, "ringfence: %s: %s\nTry 'ringfence --help'.\n", command, message.c_str());
+  return 2;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     std::fputs(kUsage, stderr);
@@ -136,6 +146,8 @@ int main(int argc, char **argv) {
       words.emplace_back(argv[i]);
     return syscalls_command(words);
   }
+  if (command == "audit")
+    return audit_command(argc - 1, argv + 1);
   if (command == "run") {
     RunRequest request;
     if (!parse_unit_options(argc - 1, argv + 1, options, words, &request.args, error))

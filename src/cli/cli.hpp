@@ -30,5 +30,10 @@ int run_command(const RunRequest &request, const UnitOptions &options);
 int gc_command(const UnitOptions &options);
 int inspect_command(const std::string &unit, const UnitOptions &options);
 int syscalls_command(const std::vector<std::string> &names);
+// argv[0] is "audit"; parses its own options.
+int audit_command(int argc, char **argv);
+
+// "ringfence: COMMAND: MESSAGE" and a hint on stderr; returns 2.
+int usage_error(const char *command, const std::string &message);
 
 } // namespace rf::cli
