@@ -42,7 +42,7 @@ Result<AuditLog> AuditLog::open(const std::string &path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!fd)
     return Error::from_errno("Failed to open the audit log '" + path + "'");
-  return AuditLog(path, std::move(fd));
+  return AuditLog(path, std::move(fd), Journal::open_if_running());
 }
 
 Status AuditLog::append(const std::string &record) {
@@ -50,6 +50,8 @@ Status AuditLog::append(const std::string &record) {
   ssize_t n = ::write(fd_.get(), line.data(), line.size());
   if (n != static_cast<ssize_t>(line.size()))
     return Error::from_errno("Failed to write to the audit log '" + path_ + "'", n < 0 ? errno : EIO);
+  if (journal_)
+    journal_->send(record);
   return Ok{};
 }
 
