@@ -37,6 +37,7 @@ public:
   const std::string &path() const { return path_; }
 
 private:
+  void reopen_if_rotated();
   AuditLog(std::string path, UniqueFd fd, std::unique_ptr<Journal> journal)
       : path_(std::move(path)), fd_(std::move(fd)), journal_(std::move(journal)) {}
   std::string path_;
