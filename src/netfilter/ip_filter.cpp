@@ -5,6 +5,7 @@
 #include "util/bpf_handles.hpp"
 
 #include <bpf/bpf.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -129,20 +130,49 @@ Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type t
   return found;
 }
 
-// Detaches every rf_* program of another build from the parent.
-Status detach_other_builds(int parent_fd, bool runs_alive) {
+std::uint32_t map_id_of(int map_fd) {
+  bpf_map_info info{};
+  std::uint32_t length = sizeof info;
+  return bpf_obj_get_info_by_fd(map_fd, &info, &length) == 0 ? info.id : 0;
+}
+
+// Whether the attached program `id` is one of ours (rf_*) that does not use the policies map
+// `ours` (0: there is no set of ours). Two syscalls: the maps themselves are not opened.
+bool stale_program(std::uint32_t id, std::uint32_t ours, UniqueFd &program) {
+  program.reset(bpf_prog_get_fd_by_id(id));
+  if (!program)
+    return false; // gone meanwhile
+  std::uint32_t map_ids[16];
+  bpf_prog_info info{};
+  info.nr_map_ids = 16;
+  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids);
+  std::uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(program.get(), &info, &length) < 0 ||
+      std::string_view(info.name).substr(0, 3) != "rf_")
+    return false;
+  for (std::uint32_t i = 0; i < std::min<std::uint32_t>(info.nr_map_ids, 16); ++i)
+    if (map_ids[i] == ours)
+      return false;
+  return true;
+}
+
+// Detaches every rf_* program that is not part of the set using the policies map `ours`:
+// a set of another build, or the part of a set whose attaching was interrupted. Their maps
+// hold no rules for new runs, so they would refuse all of their traffic.
+Status detach_other_programs(int parent_fd, std::uint32_t ours, bool runs_alive) {
   for (const ProgramSlot &slot : kPrograms) {
-    Result<std::vector<FoundProgram>> found = ours_attached(parent_fd, slot.type);
-    if (!found)
-      return found.error();
-    for (const FoundProgram &program : *found) {
-      if (program.build == build_id())
+    Result<std::vector<std::uint32_t>> ids = attached_ids(parent_fd, slot.type);
+    if (!ids)
+      return ids.error();
+    for (std::uint32_t id : *ids) {
+      UniqueFd program;
+      if (!stale_program(id, ours, program))
         continue;
       if (runs_alive)
         return Error::msg("the cgroup parent holds IP filter programs of another ringfence "
                           "build while its runs are still alive; wait for them to end, or use "
                           "another --cgroup-parent");
-      if (int err = bpf_prog_detach2(program.program.get(), parent_fd, slot.type); err < 0)
+      if (int err = bpf_prog_detach2(program.get(), parent_fd, slot.type); err < 0)
         return Error::from_errno("Failed to detach a stale IP filter program", -err);
     }
   }
@@ -303,7 +333,8 @@ Result<ParentFilter> ParentFilter::attach(int parent_fd, std::uint64_t parent_id
   Result<std::optional<ParentFilter>> existing = find(parent_fd);
   if (!existing)
     return existing.error();
-  RF_TRY(detach_other_builds(parent_fd, runs_alive));
+  std::uint32_t ours = *existing ? map_id_of((*existing)->maps().policies.get()) : 0;
+  RF_TRY(detach_other_programs(parent_fd, ours, runs_alive));
   if (*existing)
     return std::move(**existing);
   Result<std::shared_ptr<FilterMaps>> maps = load_and_attach(parent_fd, parent_id, run_level);
