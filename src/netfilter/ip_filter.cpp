@@ -283,15 +283,36 @@ template <typename Key> void sweep_rules(int map_fd, const std::set<std::uint64_
     bpf_map_delete_elem(map_fd, &k);
 }
 
+// Calls visit(key, value) for every entry of the shared denials table. Batched: the table
+// holds the entries of every run under the parent, and each supervisor reads it 4 times a
+// second.
+template <typename Visit> void for_each_denial(int map_fd, Visit visit) {
+  constexpr std::uint32_t kBatch = 1024;
+  std::vector<sandbox_denial_key> keys(kBatch);
+  std::vector<sandbox_denial> values(kBatch);
+  sandbox_denial_key position{}; // hash maps use a bucket index; the key size is room enough
+  bool first = true;
+  for (;;) {
+    std::uint32_t count = kBatch;
+    int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &position, &position, keys.data(),
+                                   values.data(), &count, nullptr);
+    first = false;
+    if (err < 0 && err != -ENOENT)
+      break;
+    for (std::uint32_t i = 0; i < count; ++i)
+      visit(keys[i], values[i]);
+    if (err == -ENOENT)
+      break;
+  }
+}
+
 // Deletes the denial entries whose run `dead` says is over.
 template <typename Dead> void erase_denials(int map_fd, Dead dead) {
   std::vector<sandbox_denial_key> gone;
-  sandbox_denial_key key{}, next{};
-  for (const void *at = nullptr; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
-    if (dead(next.cgroup))
-      gone.push_back(next);
-    key = next;
-  }
+  for_each_denial(map_fd, [&](const sandbox_denial_key &key, const sandbox_denial &) {
+    if (dead(key.cgroup))
+      gone.push_back(key);
+  });
   for (const sandbox_denial_key &k : gone)
     bpf_map_delete_elem(map_fd, &k);
 }
@@ -419,31 +440,28 @@ RunFilter::~RunFilter() {
 
 std::vector<Denial> RunFilter::new_denials() {
   std::vector<Denial> out;
-  int map_fd = maps_->denials.get();
-  sandbox_denial_key key{}, next{};
-  for (const void *at = nullptr; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
-    key = next;
-    sandbox_denial value{};
-    if (next.cgroup != cgroup_id_ || bpf_map_lookup_elem(map_fd, &next, &value) < 0)
-      continue;
+  for_each_denial(maps_->denials.get(), [&](const sandbox_denial_key &key,
+                                            const sandbox_denial &value) {
+    if (key.cgroup != cgroup_id_)
+      return;
     std::array<std::uint8_t, 32> bytes;
-    std::memcpy(bytes.data(), &next, sizeof next);
+    std::memcpy(bytes.data(), &key, sizeof key);
     std::uint64_t &seen = reported_[bytes];
     if (value.count == seen)
-      continue;
+      return;
     Denial d;
-    d.kind = next.kind;
-    d.family = next.family;
-    d.protocol = next.protocol;
-    d.port = next.port;
-    std::memcpy(d.addr.data(), next.addr, sizeof next.addr);
+    d.kind = key.kind;
+    d.family = key.family;
+    d.protocol = key.protocol;
+    d.port = key.port;
+    std::memcpy(d.addr.data(), key.addr, sizeof key.addr);
     d.count = value.count - seen;
     d.pid = static_cast<pid_t>(value.tgid);
     d.comm.assign(reinterpret_cast<const char *>(value.comm),
                   strnlen(reinterpret_cast<const char *>(value.comm), sizeof value.comm));
     seen = value.count;
     out.push_back(std::move(d));
-  }
+  });
   std::uint64_t lost = 0;
   if (bpf_map_lookup_elem(maps_->denials_lost.get(), &cgroup_id_, &lost) == 0 &&
       lost > lost_reported_) {
