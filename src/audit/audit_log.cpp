@@ -42,14 +42,30 @@ Result<AuditLog> AuditLog::open(const std::string &path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!fd)
     return Error::from_errno("Failed to open the audit log '" + path + "'");
-  return AuditLog(path, std::move(fd));
+  return AuditLog(path, std::move(fd), Journal::open_if_running());
+}
+
+// logrotate renames or removes the file; a supervisor that lives longer than the file opens
+// the path again (SIGHUP cannot tell it: that signal belongs to the service).
+void AuditLog::reopen_if_rotated() {
+  struct stat open_file {}, at_path {};
+  if (::fstat(fd_.get(), &open_file) == 0 && ::stat(path_.c_str(), &at_path) == 0 &&
+      open_file.st_ino == at_path.st_ino && open_file.st_dev == at_path.st_dev)
+    return;
+  UniqueFd fresh(
+      ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
+  if (fresh)
+    fd_ = std::move(fresh);
 }
 
 Status AuditLog::append(const std::string &record) {
+  reopen_if_rotated();
   std::string line = record + "\n";
   ssize_t n = ::write(fd_.get(), line.data(), line.size());
   if (n != static_cast<ssize_t>(line.size()))
     return Error::from_errno("Failed to write to the audit log '" + path_ + "'", n < 0 ? errno : EIO);
+  if (journal_)
+    journal_->send(record);
   return Ok{};
 }
 

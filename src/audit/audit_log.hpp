@@ -2,6 +2,7 @@
 // records"). This file holds the file sink and the records the launcher writes.
 #pragma once
 
+#include "audit/journal.hpp"
 #include "netfilter/ip_counters.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
@@ -30,14 +31,18 @@ public:
   // creating it 0640, and its directory 0750 when missing.
   static Result<AuditLog> open(const std::string &path);
 
-  // Appends one record (a JSON object without the trailing newline) with one write().
+  // Appends one record (a JSON object without the trailing newline) with one write(), and
+  // sends it to the journal when journald runs.
   Status append(const std::string &record);
   const std::string &path() const { return path_; }
 
 private:
-  AuditLog(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  void reopen_if_rotated();
+  AuditLog(std::string path, UniqueFd fd, std::unique_ptr<Journal> journal)
+      : path_(std::move(path)), fd_(std::move(fd)), journal_(std::move(journal)) {}
   std::string path_;
   UniqueFd fd_;
+  std::unique_ptr<Journal> journal_; // nullptr where no journald runs
 };
 
 // RFC 3339 UTC with microseconds: "2026-11-29T10:02:11.520113Z".

@@ -5,6 +5,7 @@
 #include "util/bpf_handles.hpp"
 
 #include <bpf/bpf.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -129,20 +130,49 @@ Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type t
   return found;
 }
 
-// Detaches every rf_* program of another build from the parent.
-Status detach_other_builds(int parent_fd, bool runs_alive) {
+std::uint32_t map_id_of(int map_fd) {
+  bpf_map_info info{};
+  std::uint32_t length = sizeof info;
+  return bpf_obj_get_info_by_fd(map_fd, &info, &length) == 0 ? info.id : 0;
+}
+
+// Whether the attached program `id` is one of ours (rf_*) that does not use the policies map
+// `ours` (0: there is no set of ours). Two syscalls: the maps themselves are not opened.
+bool stale_program(std::uint32_t id, std::uint32_t ours, UniqueFd &program) {
+  program.reset(bpf_prog_get_fd_by_id(id));
+  if (!program)
+    return false; // gone meanwhile
+  std::uint32_t map_ids[16];
+  bpf_prog_info info{};
+  info.nr_map_ids = 16;
+  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids);
+  std::uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(program.get(), &info, &length) < 0 ||
+      std::string_view(info.name).substr(0, 3) != "rf_")
+    return false;
+  for (std::uint32_t i = 0; i < std::min<std::uint32_t>(info.nr_map_ids, 16); ++i)
+    if (map_ids[i] == ours)
+      return false;
+  return true;
+}
+
+// Detaches every rf_* program that is not part of the set using the policies map `ours`:
+// a set of another build, or the part of a set whose attaching was interrupted. Their maps
+// hold no rules for new runs, so they would refuse all of their traffic.
+Status detach_other_programs(int parent_fd, std::uint32_t ours, bool runs_alive) {
   for (const ProgramSlot &slot : kPrograms) {
-    Result<std::vector<FoundProgram>> found = ours_attached(parent_fd, slot.type);
-    if (!found)
-      return found.error();
-    for (const FoundProgram &program : *found) {
-      if (program.build == build_id())
+    Result<std::vector<std::uint32_t>> ids = attached_ids(parent_fd, slot.type);
+    if (!ids)
+      return ids.error();
+    for (std::uint32_t id : *ids) {
+      UniqueFd program;
+      if (!stale_program(id, ours, program))
         continue;
       if (runs_alive)
         return Error::msg("the cgroup parent holds IP filter programs of another ringfence "
                           "build while its runs are still alive; wait for them to end, or use "
                           "another --cgroup-parent");
-      if (int err = bpf_prog_detach2(program.program.get(), parent_fd, slot.type); err < 0)
+      if (int err = bpf_prog_detach2(program.get(), parent_fd, slot.type); err < 0)
         return Error::from_errno("Failed to detach a stale IP filter program", -err);
     }
   }
@@ -253,15 +283,36 @@ template <typename Key> void sweep_rules(int map_fd, const std::set<std::uint64_
     bpf_map_delete_elem(map_fd, &k);
 }
 
+// Calls visit(key, value) for every entry of the shared denials table. Batched: the table
+// holds the entries of every run under the parent, and each supervisor reads it 4 times a
+// second.
+template <typename Visit> void for_each_denial(int map_fd, Visit visit) {
+  constexpr std::uint32_t kBatch = 1024;
+  std::vector<sandbox_denial_key> keys(kBatch);
+  std::vector<sandbox_denial> values(kBatch);
+  sandbox_denial_key position{}; // hash maps use a bucket index; the key size is room enough
+  bool first = true;
+  for (;;) {
+    std::uint32_t count = kBatch;
+    int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &position, &position, keys.data(),
+                                   values.data(), &count, nullptr);
+    first = false;
+    if (err < 0 && err != -ENOENT)
+      break;
+    for (std::uint32_t i = 0; i < count; ++i)
+      visit(keys[i], values[i]);
+    if (err == -ENOENT)
+      break;
+  }
+}
+
 // Deletes the denial entries whose run `dead` says is over.
 template <typename Dead> void erase_denials(int map_fd, Dead dead) {
   std::vector<sandbox_denial_key> gone;
-  sandbox_denial_key key{}, next{};
-  for (const void *at = nullptr; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
-    if (dead(next.cgroup))
-      gone.push_back(next);
-    key = next;
-  }
+  for_each_denial(map_fd, [&](const sandbox_denial_key &key, const sandbox_denial &) {
+    if (dead(key.cgroup))
+      gone.push_back(key);
+  });
   for (const sandbox_denial_key &k : gone)
     bpf_map_delete_elem(map_fd, &k);
 }
@@ -303,7 +354,8 @@ Result<ParentFilter> ParentFilter::attach(int parent_fd, std::uint64_t parent_id
   Result<std::optional<ParentFilter>> existing = find(parent_fd);
   if (!existing)
     return existing.error();
-  RF_TRY(detach_other_builds(parent_fd, runs_alive));
+  std::uint32_t ours = *existing ? map_id_of((*existing)->maps().policies.get()) : 0;
+  RF_TRY(detach_other_programs(parent_fd, ours, runs_alive));
   if (*existing)
     return std::move(**existing);
   Result<std::shared_ptr<FilterMaps>> maps = load_and_attach(parent_fd, parent_id, run_level);
@@ -388,31 +440,28 @@ RunFilter::~RunFilter() {
 
 std::vector<Denial> RunFilter::new_denials() {
   std::vector<Denial> out;
-  int map_fd = maps_->denials.get();
-  sandbox_denial_key key{}, next{};
-  for (const void *at = nullptr; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
-    key = next;
-    sandbox_denial value{};
-    if (next.cgroup != cgroup_id_ || bpf_map_lookup_elem(map_fd, &next, &value) < 0)
-      continue;
+  for_each_denial(maps_->denials.get(), [&](const sandbox_denial_key &key,
+                                            const sandbox_denial &value) {
+    if (key.cgroup != cgroup_id_)
+      return;
     std::array<std::uint8_t, 32> bytes;
-    std::memcpy(bytes.data(), &next, sizeof next);
+    std::memcpy(bytes.data(), &key, sizeof key);
     std::uint64_t &seen = reported_[bytes];
     if (value.count == seen)
-      continue;
+      return;
     Denial d;
-    d.kind = next.kind;
-    d.family = next.family;
-    d.protocol = next.protocol;
-    d.port = next.port;
-    std::memcpy(d.addr.data(), next.addr, sizeof next.addr);
+    d.kind = key.kind;
+    d.family = key.family;
+    d.protocol = key.protocol;
+    d.port = key.port;
+    std::memcpy(d.addr.data(), key.addr, sizeof key.addr);
     d.count = value.count - seen;
     d.pid = static_cast<pid_t>(value.tgid);
     d.comm.assign(reinterpret_cast<const char *>(value.comm),
                   strnlen(reinterpret_cast<const char *>(value.comm), sizeof value.comm));
     seen = value.count;
     out.push_back(std::move(d));
-  }
+  });
   std::uint64_t lost = 0;
   if (bpf_map_lookup_elem(maps_->denials_lost.get(), &cgroup_id_, &lost) == 0 &&
       lost > lost_reported_) {

@@ -150,5 +150,23 @@ TEST(RunAudit, MoreDestinationsThanTheTableHoldsStillAddUpExactly) {
   EXPECT_EQ(sum_counts(by_destination) + sum_counts(unattributed), 70000u);
 }
 
+// logrotate moves the file away while a service runs: the records after that go to a new
+// file at the same path.
+TEST(RunAudit, RecordsAfterARotationGoToTheNewFile) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  Fifo ready(env.tmp / "ready");
+  std::string script = env.write_script(
+      "rotated.sh", "echo started >" + ready.path() + "\nwhile [ ! -e " + (env.tmp / "go") +
+                        " ]; do sleep 0.02; done\n");
+  Background ringfence = env.start({"--unit-name", "rotated.service", "--", script});
+  ASSERT_TRUE(ready.read_line());
+  ASSERT_EQ(::rename(env.audit_log.c_str(), (env.audit_log + ".1").c_str()), 0);
+  write_file(env.tmp / "go", "");
+  ASSERT_EQ(ringfence.wait_exit(), 0);
+  EXPECT_EQ(audit_records(env.audit_log + ".1", "start").size(), 1u);
+  EXPECT_EQ(audit_records(env.audit_log, "exit").size(), 1u) << read_file(env.audit_log);
+}
+
 } // namespace
 } // namespace rf::test
