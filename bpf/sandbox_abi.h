@@ -131,6 +131,20 @@ struct sandbox_denial {
 	__u8 comm[SANDBOX_COMM_LEN];
 };
 
+/*
+ * Calls refused by a run's seccomp filter, counted per syscall number by the syscall_audit
+ * probe (sys_exit): a call the filter refuses whatever its arguments never runs, so a
+ * result equal to the filter's errno is the filter's answer.
+ */
+#define SANDBOX_MAX_SYSCALL 512
+
+struct sandbox_syscall_denial {
+	__u64 count;
+	__u32 tgid; /* the last process refused */
+	__u32 pad;
+	__u8 comm[SANDBOX_COMM_LEN];
+};
+
 #ifdef __cplusplus
 #define SANDBOX_ABI_ASSERT(cond, msg) static_assert(cond, msg)
 #else
@@ -144,5 +158,7 @@ SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 112, "sandbox_counters lay
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_deny_event) == 64, "sandbox_deny_event layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 32, "sandbox_denial_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 32, "sandbox_denial layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_denial) == 32,
+		   "sandbox_syscall_denial layout changed");
 
 #endif /* RINGFENCE_SANDBOX_ABI_H */

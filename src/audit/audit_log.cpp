@@ -1,11 +1,14 @@
 #include "audit/audit_log.hpp"
 
+#include "policy/names.hpp"
 #include "util/json.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
 #include <netinet/in.h>
 #include <cstdio>
+#include <cstdlib>
+#include <seccomp.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -156,6 +159,22 @@ std::string denial_record(const RunIdentity &run, const timespec &when, pid_t pi
       w.key(ingress ? "sport" : "dport").value(static_cast<int>(facts.port));
   }
   w.key("count").value(static_cast<unsigned long long>(facts.count));
+  return w.end_object().str();
+}
+
+std::string syscall_denial_record(const RunIdentity &run, const timespec &when, pid_t pid,
+                                  const std::string &comm, int nr, int err, std::uint64_t count) {
+  char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+  std::string syscall = name ? name : "syscall " + std::to_string(nr);
+  std::free(name);
+  json::Writer w;
+  begin_record(w, "syscall-denied", run, when, pid, comm);
+  w.key("syscall").value(syscall);
+  w.key("nr").value(nr);
+  w.key("action").value("errno");
+  std::string_view errno_text = names::errno_name(err);
+  w.key("errno").value(errno_text.empty() ? std::to_string(err) : std::string(errno_text));
+  w.key("count").value(static_cast<unsigned long long>(count));
   return w.end_object().str();
 }
 

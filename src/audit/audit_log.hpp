@@ -67,6 +67,10 @@ struct DenialFacts {
 std::string denial_record(const RunIdentity &run, const timespec &when, pid_t pid,
                           const std::string &comm, const DenialFacts &facts);
 
+// A call the seccomp filter refused `count` times with `err`: a "syscall-denied" record.
+std::string syscall_denial_record(const RunIdentity &run, const timespec &when, pid_t pid,
+                                  const std::string &comm, int nr, int err, std::uint64_t count);
+
 struct ExitFacts {
   int status = 0;
   std::uint64_t duration_ms = 0;

@@ -1,6 +1,7 @@
 #include "launch/launcher.hpp"
 
 #include "audit/audit_log.hpp"
+#include "audit/syscall_probe.hpp"
 #include "cgroup/cgroup.hpp"
 #include "cgroup/invocations.hpp"
 #include "cgroup/limits.hpp"
@@ -205,6 +206,7 @@ private:
   Status prepare_cgroup();
   Status prepare_mounts();
   Status prepare_ip_filter();
+  Status prepare_syscall_audit();
   RunOutcome supervise();
   Result<int> run_command(std::size_t index, Supervisor &supervisor, RunOutcome &failure);
   void stop_at(const char *stage) const;
@@ -224,6 +226,7 @@ private:
   std::optional<netfilter::RunFilter> ip_filter_;
   std::optional<netfilter::InheritedSocketGuard> inherited_sockets_;
   std::optional<netfilter::IpCounters> ip_totals_;
+  std::optional<audit::SyscallProbe> syscall_probe_;
   std::optional<audit::AuditLog> audit_log_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   pid_t main_pid_ = 0;
@@ -430,6 +433,27 @@ Status Invocation::prepare_ip_filter() {
   return Ok{};
 }
 
+// The probe that counts what the seccomp filter refuses. AuditTrail=required (the default)
+// makes a probe that cannot attach a reason not to start; best-effort runs without it.
+Status Invocation::prepare_syscall_audit() {
+  if (!policy_.has_seccomp())
+    return Ok{};
+  std::vector<seccomp::RefusedCall> refused = seccomp::refused_calls(policy_);
+  std::erase_if(refused, [](const seccomp::RefusedCall &c) { return c.err <= 0; });
+  if (refused.empty())
+    return Ok{};
+  Result<audit::SyscallProbe> probe = audit::SyscallProbe::attach(cgroup_->id(), refused);
+  if (probe) {
+    syscall_probe_.emplace(std::move(*probe));
+    return Ok{};
+  }
+  if (policy_.audit_trail == AuditTrail::required)
+    return probe.error().wrap("audit trail (AuditTrail=best-effort starts without it)");
+  std::fprintf(stderr, "ringfence: %s: starting without the system call audit trail: %s\n",
+               policy_.unit_name.c_str(), probe.error().message().c_str());
+  return Ok{};
+}
+
 Status Invocation::prepare() {
   RF_TRY(check_privileges());
   RF_TRY(refuse_unenforced(policy_));
@@ -442,6 +466,7 @@ Status Invocation::prepare() {
   stop_at("cgroup");
   // Enforcers attach here, before the service process exists.
   RF_TRY(prepare_ip_filter());
+  RF_TRY(prepare_syscall_audit());
   stop_at("attached");
   Result<audit::AuditLog> log = audit::AuditLog::open(options_.audit_log);
   if (!log)
@@ -495,7 +520,7 @@ RunOutcome Invocation::supervise() {
   // Type=forking daemon).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   Supervisor supervisor(*relay, cgroup_->fd());
-  if (ip_filter_) // refusals reach the audit log while the service runs
+  if (ip_filter_ || syscall_probe_) // refusals reach the audit log while the service runs
     supervisor.every(kDenialReportInterval, [this] { report_denials(); });
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     Result<int> status = run_command(i, supervisor, outcome);
@@ -543,7 +568,14 @@ void Invocation::read_ip_accounting() {
 }
 
 void Invocation::report_denials() {
-  if (!ip_filter_ || !audit_log_)
+  if (!audit_log_)
+    return;
+  if (syscall_probe_)
+    for (const audit::SyscallDenial &d : syscall_probe_->new_denials())
+      static_cast<void>(audit_log_->append(audit::syscall_denial_record(
+          {policy_.unit_name, invocation_id_}, realtime_now(), d.pid, d.comm, d.nr, d.err,
+          d.count)));
+  if (!ip_filter_)
     return;
   for (const netfilter::Denial &d : ip_filter_->new_denials()) {
     audit::DenialFacts facts{d.kind, d.family, d.protocol, d.port, d.addr, d.count};

@@ -293,7 +293,7 @@ Status add_architectures(const Policy &policy, scmp_filter_ctx ctx) {
   return Ok{};
 }
 
-Result<Context> build(const Policy &policy) {
+Plan make_plan(const Policy &policy) {
   Plan plan;
   plan_filter(policy, plan);
   plan_log(policy, plan);
@@ -304,7 +304,11 @@ Result<Context> build(const Policy &policy) {
   plan_write_execute(policy, plan);
   plan_realtime(policy, plan);
   plan_suid_sgid(policy, plan);
+  return plan;
+}
 
+Result<Context> build(const Policy &policy) {
+  Plan plan = make_plan(policy);
   Context ctx(seccomp_init(plan.default_action), seccomp_release);
   if (!ctx)
     return Error::msg("Failed to create a seccomp filter (libseccomp)");
@@ -365,6 +369,20 @@ Result<CompiledFilter> compile(const Policy &policy) {
   filter.program.resize(bytes->size() / sizeof(sock_filter));
   std::memcpy(filter.program.data(), bytes->data(), filter.program.size() * sizeof(sock_filter));
   return filter;
+}
+
+std::vector<RefusedCall> refused_calls(const Policy &policy) {
+  Plan plan = make_plan(policy);
+  std::vector<RefusedCall> out;
+  for (const auto &[nr, action] : plan.actions) {
+    if (plan.conditional.count(nr) || allowed(action))
+      continue;
+    if (action == SCMP_ACT_KILL_PROCESS)
+      out.push_back({nr, -1});
+    else if ((action & 0xffff0000u) == SCMP_ACT_ERRNO(0))
+      out.push_back({nr, static_cast<int>(action & 0xffffu)});
+  }
+  return out;
 }
 
 Result<std::string> pseudo_code(const Policy &policy) {

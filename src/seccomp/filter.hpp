@@ -22,6 +22,15 @@ struct CompiledFilter {
 // policy.has_seccomp().
 Result<CompiledFilter> compile(const Policy &policy);
 
+// The calls the filter refuses whatever their arguments, with the errno it answers (-1: the
+// process is killed). A refused call never runs, so its result on sys_exit is the filter's:
+// what the audit probe counts. Calls refused only for some arguments are not listed.
+struct RefusedCall {
+  int nr;
+  int err;
+};
+std::vector<RefusedCall> refused_calls(const Policy &policy);
+
 // The same filter in libseccomp's pseudo filter code, for `ringfence inspect --seccomp`.
 Result<std::string> pseudo_code(const Policy &policy);
 

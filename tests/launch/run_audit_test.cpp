@@ -168,5 +168,65 @@ TEST(RunAudit, RecordsAfterARotationGoToTheNewFile) {
   EXPECT_EQ(audit_records(env.audit_log, "exit").size(), 1u) << read_file(env.audit_log);
 }
 
+// Refused system calls: the seccomp filter's answer, counted by the sys_exit probe.
+TEST(RunAudit, RefusedSystemCallsAreRecordedWithNameErrnoAndCount) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  CommandResult result = env.run(
+      {"-p", "SystemCallFilter=~setpriority", "-p", "SystemCallErrorNumber=EPERM", "--",
+       "python3", "-c",
+       "import os\n"
+       "for i in range(5):\n"
+       "  try: os.setpriority(os.PRIO_PROCESS, 0, 5)\n"
+       "  except PermissionError: pass\n"
+       "print(os.getpid())\n"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto denied = audit_records(env.audit_log, "syscall-denied");
+  ASSERT_EQ(denied.size(), 1u) << read_file(env.audit_log);
+  EXPECT_EQ(json_field(denied[0], "syscall"), "setpriority");
+  EXPECT_EQ(json_field(denied[0], "action"), "errno");
+  EXPECT_EQ(json_field(denied[0], "errno"), "EPERM");
+  EXPECT_EQ(json_field(denied[0], "count"), "5");
+  EXPECT_EQ(json_field(denied[0], "comm"), "python3");
+  EXPECT_EQ(json_field(denied[0], "pid").value_or("") + "\n", result.out);
+}
+
+// The same errno from the kernel for a call the filter allows is not the filter's refusal.
+TEST(RunAudit, ErrorsOfAllowedCallsAreNoRecord) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  CommandResult result = env.run(
+      {"-p", "SystemCallFilter=~setpriority", "-p", "SystemCallErrorNumber=EPERM", "-p",
+       "User=nobody", "--", "python3", "-c",
+       "import os\n"
+       "try: os.kill(1, 0)\n" // EPERM from the kernel: nobody may not signal pid 1
+       "except PermissionError: pass\n"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_TRUE(audit_records(env.audit_log, "syscall-denied").empty()) << read_file(env.audit_log);
+}
+
+// A process outside the run making the refused call is none of the run's business.
+TEST(RunAudit, CallsOfProcessesOutsideTheRunAreNoRecord) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  Fifo ready(env.tmp / "ready");
+  std::string script = env.write_script(
+      "wait.sh", "echo up >" + ready.path() + "\nwhile [ ! -e " + (env.tmp / "go") +
+                     " ]; do sleep 0.02; done\n");
+  Background ringfence = env.start({"-p", "SystemCallFilter=~setpriority", "-p",
+                                    "SystemCallErrorNumber=EPERM", "--", script});
+  ASSERT_TRUE(ready.read_line());
+  // Outside, as nobody: setpriority on pid 1 fails with the kernel's EPERM — the very call
+  // and errno the run's filter refuses, so only the cgroup tells them apart.
+  CommandResult outside = run_command(
+      {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "python3", "-c",
+       "import os\ntry: os.setpriority(os.PRIO_PROCESS, 1, 5)\nexcept PermissionError: "
+       "print('refused')\n"});
+  EXPECT_EQ(outside.out, "refused\n") << outside.err;
+  write_file(env.tmp / "go", "");
+  ASSERT_EQ(ringfence.wait_exit(), 0);
+  EXPECT_TRUE(audit_records(env.audit_log, "syscall-denied").empty()) << read_file(env.audit_log);
+}
+
 } // namespace
 } // namespace rf::test
