@@ -219,7 +219,7 @@ TEST(RunAudit, CallsOfProcessesOutsideTheRunAreNoRecord) {
   // Outside, as nobody: setpriority on pid 1 fails with the kernel's EPERM — the very call
   // and errno the run's filter refuses, so only the cgroup tells them apart.
   CommandResult outside = run_command(
-      {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "python3", "-c",
+      {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
        "import os\ntry: os.setpriority(os.PRIO_PROCESS, 1, 5)\nexcept PermissionError: "
        "print('refused')\n"});
   EXPECT_EQ(outside.out, "refused\n") << outside.err;
