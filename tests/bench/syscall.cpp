@@ -5,7 +5,7 @@
 // which every `ringfence run` pays at launch.
 //
 // Usage: bench-syscall RINGFENCE [RUN OPTIONS...]     (b needs root; skipped otherwise)
-//        bench-syscall --inner [--systemd-stack]      (one measurement, prints ns/call)
+//        bench-syscall --inner [--systemd-stack | --allow-all]  (one measurement, ns/call)
 #include "policy/syscall_groups.hpp"
 #include "seccomp/cache.hpp"
 #include "seccomp/filter.hpp"
@@ -209,7 +209,21 @@ int load_systemd_stack() {
   return count;
 }
 
-int inner(bool systemd_stack) {
+// The floor: one filter with no rule at all (default allow). Whatever a filter costs an
+// allowed call beyond this is the filter's own doing.
+void load_allow_all() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx)
+    die("seccomp_init", ENOMEM);
+  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+  if (int err = seccomp_load(ctx); err < 0)
+    die("seccomp_load", -err);
+  seccomp_release(ctx);
+}
+
+int inner(bool systemd_stack, bool allow_all = false) {
+  if (allow_all)
+    load_allow_all();
   if (systemd_stack) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
       die("PR_SET_NO_NEW_PRIVS", errno);
@@ -314,7 +328,8 @@ void measure_compile() {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && std::string(argv[1]) == "--inner")
-    return inner(argc >= 3 && std::string(argv[2]) == "--systemd-stack");
+    return inner(argc >= 3 && std::string(argv[2]) == "--systemd-stack",
+                 argc >= 3 && std::string(argv[2]) == "--allow-all");
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s RINGFENCE [RUN OPTIONS...]\n", argv[0]);
     return 2;
@@ -341,6 +356,9 @@ int main(int argc, char **argv) {
     std::printf("(b) ringfence, one filter:    skipped (ringfence run needs root)\n");
   }
 
+  double floor = run_inner({self, "--inner", "--allow-all"});
+  std::printf("(f) one empty filter (floor): %7.2f ns  (+%.2f ns, x%.2f)\n", floor, floor - bare,
+              floor / bare);
   double stack = run_inner({self, "--inner", "--systemd-stack"});
   std::printf("(c) systemd-shaped stack:     %7.2f ns  (+%.2f ns, x%.2f)\n", stack, stack - bare,
               stack / bare);
