@@ -42,7 +42,7 @@ std::string where(const std::string &event, const std::string &extra) {
 }
 
 const std::string kConnect =
-    R"(,"family":"ipv4","protocol":"tcp","daddr":"10.9.8.7","dport":443,"count":1)";
+    R"(,"family":"ipv4","protocol":"tcp","daddr":"127.0.0.9","dport":443,"count":1)";
 
 } // namespace
 
@@ -77,7 +77,7 @@ TEST(ReviewRecord, UnknownEventsAndExtraFieldsAreRecords) {
 }
 
 TEST(ReviewDestination, ConnectAndSendmsg) {
-  EXPECT_EQ(where("connect-denied", kConnect), "10.9.8.7:443/tcp");
+  EXPECT_EQ(where("connect-denied", kConnect), "127.0.0.9:443/tcp");
   EXPECT_EQ(where("sendmsg-denied",
                   R"(,"family":"ipv4","protocol":"udp","daddr":"10.0.0.1","dport":53,"count":2)"),
             "10.0.0.1:53/udp");
@@ -128,7 +128,7 @@ TEST(ReviewDestination, UnattributedHasNone) {
 TEST(ReviewRow, Cells) {
   EXPECT_EQ(table_row(record(line("connect-denied", kConnect))),
             (std::vector<std::string>{"2026-11-29 10:02:11.52", "web.service", "4121", "curl",
-                                      "connect-denied", "10.9.8.7:443/tcp", "1"}));
+                                      "connect-denied", "127.0.0.9:443/tcp", "1"}));
   std::vector<std::string> exit_row =
       table_row(record(line("exit", R"(,"status":0,"duration_ms":9,"stage":"exec")")));
   EXPECT_EQ(exit_row[5], "status 0");
@@ -223,7 +223,7 @@ TEST(ReviewSummary, SumsDenialsPerUnitEventAndDestination) {
   add(line("syscall-logged", R"(,"syscall":"uname","nr":63,"count":50)"));
   add(line("denied-unattributed", R"(,"count":1)", "a.service"));
   add(line("connect-denied", kConnect, "z.service"));
-  add(line("packet-dropped", R"(,"direction":"egress","protocol":"icmp","daddr":"1.1.1.1")"));
+  add(line("packet-dropped", R"(,"direction":"egress","protocol":"icmp","daddr":"127.0.0.8")"));
   add(line("exit", R"(,"status":0,"stage":"exec")"));
   std::vector<SummaryLine> lines = summary.lines();
   ASSERT_EQ(lines.size(), 5u);
@@ -236,19 +236,19 @@ TEST(ReviewSummary, SumsDenialsPerUnitEventAndDestination) {
   };
   expect(0, "a.service", "denied-unattributed", "", 1);
   expect(1, "web.service", "syscall-denied", "mount (EPERM)", 7);
-  expect(2, "web.service", "connect-denied", "10.9.8.7:443/tcp", 2);
-  expect(3, "web.service", "packet-dropped", "1.1.1.1/icmp", 1); // no count: one attempt
-  expect(4, "z.service", "connect-denied", "10.9.8.7:443/tcp", 1);
+  expect(2, "web.service", "connect-denied", "127.0.0.9:443/tcp", 2);
+  expect(3, "web.service", "packet-dropped", "127.0.0.8/icmp", 1); // no count: one attempt
+  expect(4, "z.service", "connect-denied", "127.0.0.9:443/tcp", 1);
 }
 
 TEST(ReviewSummary, HugeCountsSaturate) {
   Summary summary;
   for (int i = 0; i < 2; ++i)
-    summary.add(record(line("connect-denied", R"(,"daddr":"1.1.1.1","count":18446744073709551615)")));
+    summary.add(record(line("connect-denied", R"(,"daddr":"127.0.0.8","count":18446744073709551615)")));
   EXPECT_EQ(summary.lines().at(0).count, 18446744073709551615ULL);
 }
 
 TEST(ReviewSummary, Json) {
-  EXPECT_EQ(rf::audit::summary_json({"web.service", "connect-denied", "10.9.8.7:443/tcp", 2}),
-            R"({"unit":"web.service","event":"connect-denied","destination":"10.9.8.7:443/tcp","count":2})");
+  EXPECT_EQ(rf::audit::summary_json({"web.service", "connect-denied", "127.0.0.9:443/tcp", 2}),
+            R"({"unit":"web.service","event":"connect-denied","destination":"127.0.0.9:443/tcp","count":2})");
 }

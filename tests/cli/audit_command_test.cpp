@@ -29,7 +29,7 @@ namespace {
 const std::string kStart =
     R"({"time":"2026-11-29T10:02:10.000001Z","event":"start","unit":"web.service","invocation":"21bbc9340a2e332390d80e3282cce8ee","pid":4121,"comm":"web","command":["/usr/bin/web","--port","8080"],"cgroup":"/ringfence/web.service-21bbc9340a2e332390d80e3282cce8ee"})";
 const std::string kConnect =
-    R"({"time":"2026-11-29T10:02:11.520113Z","event":"connect-denied","unit":"web.service","invocation":"21bbc9340a2e332390d80e3282cce8ee","pid":4121,"comm":"curl","family":"ipv4","protocol":"tcp","daddr":"10.9.8.7","dport":443,"count":1})";
+    R"({"time":"2026-11-29T10:02:11.520113Z","event":"connect-denied","unit":"web.service","invocation":"21bbc9340a2e332390d80e3282cce8ee","pid":4121,"comm":"curl","family":"ipv4","protocol":"tcp","daddr":"127.0.0.9","dport":443,"count":1})";
 const std::string kMount =
     R"({"time":"2026-11-29T10:02:12.070000Z","event":"syscall-denied","unit":"web.service","invocation":"21bbc9340a2e332390d80e3282cce8ee","pid":4121,"comm":"python","syscall":"mount","nr":165,"action":"errno","errno":"EPERM","count":3})";
 const std::string kOtherUnit =
@@ -70,7 +70,7 @@ TEST(AuditCommand, TableOfEveryRecord) {
   EXPECT_EQ(r.out,
             "TIME                    UNIT         PID   COMM    EVENT           DESTINATION               COUNT\n"
             "2026-11-29 10:02:10.00  web.service  4121  web     start           /usr/bin/web --port 8080\n"
-            "2026-11-29 10:02:11.52  web.service  4121  curl    connect-denied  10.9.8.7:443/tcp          1\n"
+            "2026-11-29 10:02:11.52  web.service  4121  curl    connect-denied  127.0.0.9:443/tcp         1\n"
             "2026-11-29 10:02:12.07  web.service  4121  python  syscall-denied  mount (EPERM)             3\n"
             "2026-11-29 10:02:13.00  db.service   77    psql    connect-denied  [2001:db8::1]:5432/tcp    4\n"
             "2026-11-29 10:02:14.00  web.service  4122  python  syscall-denied  mount (EPERM)             5\n"
@@ -149,12 +149,12 @@ TEST(AuditCommand, SummarySumsDenialsOnly) {
   EXPECT_EQ(r.out, "UNIT         EVENT           DESTINATION             COUNT\n"
                    "db.service   connect-denied  [2001:db8::1]:5432/tcp  4\n"
                    "web.service  syscall-denied  mount (EPERM)           8\n"
-                   "web.service  connect-denied  10.9.8.7:443/tcp        1\n");
+                   "web.service  connect-denied  127.0.0.9:443/tcp       1\n");
   CommandResult json = log.audit({"--summary", "--json", "--unit", "web"});
   const std::string mount_line =
       R"x({"unit":"web.service","event":"syscall-denied","destination":"mount (EPERM)","count":8})x";
   const std::string connect_line =
-      R"({"unit":"web.service","event":"connect-denied","destination":"10.9.8.7:443/tcp","count":1})";
+      R"({"unit":"web.service","event":"connect-denied","destination":"127.0.0.9:443/tcp","count":1})";
   EXPECT_EQ(json.out, mount_line + "\n" + connect_line + "\n");
 }
 
