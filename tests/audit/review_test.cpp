@@ -79,8 +79,8 @@ TEST(ReviewRecord, UnknownEventsAndExtraFieldsAreRecords) {
 TEST(ReviewDestination, ConnectAndSendmsg) {
   EXPECT_EQ(where("connect-denied", kConnect), "127.0.0.9:443/tcp");
   EXPECT_EQ(where("sendmsg-denied",
-                  R"(,"family":"ipv4","protocol":"udp","daddr":"10.0.0.1","dport":53,"count":2)"),
-            "10.0.0.1:53/udp");
+                  R"(,"family":"ipv4","protocol":"udp","daddr":"127.0.0.5","dport":53,"count":2)"),
+            "127.0.0.5:53/udp");
   EXPECT_EQ(where("connect-denied",
                   R"(,"family":"ipv6","protocol":"tcp","daddr":"::1","dport":443,"count":1)"),
             "[::1]:443/tcp");
@@ -91,11 +91,11 @@ TEST(ReviewDestination, PacketDropped) {
                                     R"("daddr":"127.0.0.2","count":1)"),
             "127.0.0.2/icmp");
   EXPECT_EQ(where("packet-dropped", R"(,"direction":"egress","family":"ipv4","protocol":"udp",)"
-                                    R"("daddr":"10.1.1.1","dport":123,"count":1)"),
-            "10.1.1.1:123/udp");
+                                    R"("daddr":"127.0.0.6","dport":123,"count":1)"),
+            "127.0.0.6:123/udp");
   EXPECT_EQ(where("packet-dropped", R"(,"direction":"ingress","family":"ipv4","protocol":"tcp",)"
-                                    R"("saddr":"192.0.2.9","sport":40000,"count":4)"),
-            "from 192.0.2.9:40000/tcp");
+                                    R"("saddr":"127.0.0.7","sport":40000,"count":4)"),
+            "from 127.0.0.7:40000/tcp");
   EXPECT_EQ(where("packet-dropped", R"(,"direction":"ingress","family":"ipv6",)"
                                     R"("protocol":"icmpv6","saddr":"fe80::1","count":1)"),
             "from fe80::1/icmpv6");
