@@ -28,12 +28,12 @@ int rf_inherited(struct __sk_buff *skb)
 		__u32 addr;
 		if (bpf_skb_load_bytes_relative(skb, 12, &addr, 4, BPF_HDR_START_NET) < 0)
 			return DROP;
-		verdict = check4(entry->rules_cgroup, addr);
+		verdict = check4(entry->rules_cgroup, addr, entry->flags);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		__u32 addr[4];
 		if (bpf_skb_load_bytes_relative(skb, 8, addr, 16, BPF_HDR_START_NET) < 0)
 			return DROP;
-		verdict = check6(entry->rules_cgroup, addr);
+		verdict = check6(entry->rules_cgroup, addr, entry->flags);
 	}
 	return verdict == ALLOWED ? skb->len : DROP;
 }

@@ -147,7 +147,8 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 kin
 		return REFUSE; /* not a run ringfence set up: refused, but no one to tell */
 	if (!(policy->flags & SANDBOX_POLICY_FILTER))
 		return PASS;
-	if ((words == 1 ? check4(cgroup, addr[0]) : check6(cgroup, addr)) == ALLOWED)
+	if ((words == 1 ? check4(cgroup, addr[0], policy->flags)
+			: check6(cgroup, addr, policy->flags)) == ALLOWED)
 		return PASS;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	record_denial(cgroup, kind, family, (__u8)ctx->protocol, port, addr, words, 1);
@@ -228,6 +229,8 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 	const struct sandbox_policy *policy = policy_of(cgroup);
 	if (!policy)
 		return REFUSE;
+	if (!(policy->flags & (SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING)))
+		return PASS; /* a run without IP directives */
 
 	enum verdict verdict = ALLOWED;
 	__u8 protocol = 0, family = 0;
@@ -242,7 +245,7 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 		family = 2;
 		header_len = (version_ihl & 0xf) * 4;
 		if (policy->flags & SANDBOX_POLICY_FILTER)
-			verdict = check4(cgroup, addr[0]);
+			verdict = check4(cgroup, addr[0], policy->flags);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		if (bpf_skb_load_bytes(skb, 6, &protocol, 1) < 0 ||
 		    bpf_skb_load_bytes(skb, egress ? 24 : 8, addr, 16) < 0)
@@ -251,7 +254,7 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 		words = 4;
 		header_len = 40;
 		if (policy->flags & SANDBOX_POLICY_FILTER)
-			verdict = check6(cgroup, addr);
+			verdict = check6(cgroup, addr, policy->flags);
 	}
 	int passed = verdict == ALLOWED;
 	if (policy->flags & SANDBOX_POLICY_ACCOUNTING)

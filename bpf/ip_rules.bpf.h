@@ -45,13 +45,17 @@ static __always_inline void set_cgroup(__u8 out[8], __u64 cgroup)
 	__builtin_memcpy(out, &cgroup, sizeof cgroup);
 }
 
-static __always_inline enum verdict check4(__u64 cgroup, __u32 addr)
+/* Without deny rules for the family everything passes; without allow rules only the deny
+ * trie decides. `flags` are the run's SANDBOX_POLICY_* bits. */
+static __always_inline enum verdict check4(__u64 cgroup, __u32 addr, __u32 flags)
 {
+	if (!(flags & SANDBOX_POLICY_DENY4))
+		return ALLOWED;
 	struct ip4_rule_key key = {.prefixlen = SANDBOX_CGROUP_BITS + 32};
 
 	set_cgroup(key.cgroup, cgroup);
 	__builtin_memcpy(key.addr, &addr, sizeof addr);
-	if (bpf_map_lookup_elem(&allow4, &key))
+	if ((flags & SANDBOX_POLICY_ALLOW4) && bpf_map_lookup_elem(&allow4, &key))
 		return ALLOWED;
 	return bpf_map_lookup_elem(&deny4, &key) ? DENIED : ALLOWED;
 }
@@ -62,15 +66,17 @@ static __always_inline int is_v4_mapped(const __u32 addr[4])
 	return addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0xffff);
 }
 
-static __always_inline enum verdict check6(__u64 cgroup, const __u32 addr[4])
+static __always_inline enum verdict check6(__u64 cgroup, const __u32 addr[4], __u32 flags)
 {
 	if (is_v4_mapped(addr))
-		return check4(cgroup, addr[3]); /* a v4 deny is not bypassed through AF_INET6 */
+		return check4(cgroup, addr[3], flags); /* a v4 deny is not bypassed through AF_INET6 */
+	if (!(flags & SANDBOX_POLICY_DENY6))
+		return ALLOWED;
 	struct ip6_rule_key key = {.prefixlen = SANDBOX_CGROUP_BITS + 128};
 
 	set_cgroup(key.cgroup, cgroup);
 	__builtin_memcpy(key.addr, addr, 16);
-	if (bpf_map_lookup_elem(&allow6, &key))
+	if ((flags & SANDBOX_POLICY_ALLOW6) && bpf_map_lookup_elem(&allow6, &key))
 		return ALLOWED;
 	return bpf_map_lookup_elem(&deny6, &key) ? DENIED : ALLOWED;
 }

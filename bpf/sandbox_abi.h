@@ -38,6 +38,11 @@ struct ip6_rule_key {
 /* sandbox_policy.flags */
 #define SANDBOX_POLICY_FILTER 1u     /* the rule tries apply (else: pass everything) */
 #define SANDBOX_POLICY_ACCOUNTING 2u /* count traffic in sandbox_counters */
+/* Which tries hold rules of the run: a lookup in an empty one is skipped. */
+#define SANDBOX_POLICY_ALLOW4 4u
+#define SANDBOX_POLICY_DENY4 8u
+#define SANDBOX_POLICY_ALLOW6 16u
+#define SANDBOX_POLICY_DENY6 32u
 
 /*
  * One entry per run, keyed by its cgroup id, written before the service exists. A

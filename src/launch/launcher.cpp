@@ -424,7 +424,8 @@ Status Invocation::prepare_ip_filter() {
         netfilter::inherited_ip_sockets(plans_.front().listen_fds);
     if (!sockets.empty()) {
       Result<netfilter::InheritedSocketGuard> covered = netfilter::cover_inherited_sockets(
-          *filter, cgroup_->id(), sockets, policy_.allow_unfiltered_inherited_sockets);
+          *filter, cgroup_->id(), netfilter::policy_flags(policy_), sockets,
+          policy_.allow_unfiltered_inherited_sockets);
       if (!covered)
         return covered.error().wrap("IP filter");
       inherited_sockets_.emplace(std::move(*covered));

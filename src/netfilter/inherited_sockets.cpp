@@ -80,7 +80,7 @@ InheritedSocketGuard::~InheritedSocketGuard() {
 }
 
 Result<InheritedSocketGuard> cover_inherited_sockets(const ParentFilter &filter,
-                                                     std::uint64_t cgroup_id,
+                                                     std::uint64_t cgroup_id, std::uint32_t flags,
                                                      const std::vector<InheritedSocket> &sockets,
                                                      bool allow_unfiltered) {
   InheritedSocketGuard guard(filter.maps().policies.get(), {});
@@ -105,9 +105,9 @@ Result<InheritedSocketGuard> cover_inherited_sockets(const ParentFilter &filter,
       skel = std::move(*loaded);
     }
     std::uint64_t key = SANDBOX_SOCKET_KEY(cookie);
-    sandbox_policy entry{SANDBOX_POLICY_FILTER, 0, cgroup_id};
+    sandbox_policy entry{};
     bool locked_before = bpf_map_lookup_elem(guard.policies_fd_, &key, &entry) == 0;
-    entry = {SANDBOX_POLICY_FILTER, 0, cgroup_id};
+    entry = {flags | SANDBOX_POLICY_FILTER, 0, cgroup_id};
     // The entry first: from the moment the filter is attached, it applies the run's rules.
     if (int err = bpf_map_update_elem(guard.policies_fd_, &key, &entry, BPF_ANY); err < 0)
       return Error::from_errno("Failed to write the rules of passed-in socket fd " +

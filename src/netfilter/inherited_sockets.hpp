@@ -33,15 +33,17 @@ public:
 
 private:
   friend Result<InheritedSocketGuard> cover_inherited_sockets(
-      const ParentFilter &, std::uint64_t, const std::vector<InheritedSocket> &, bool);
+      const ParentFilter &, std::uint64_t, std::uint32_t, const std::vector<InheritedSocket> &,
+      bool);
   InheritedSocketGuard(int policies_fd, std::vector<std::uint64_t> keys)
       : policies_fd_(policies_fd), keys_(std::move(keys)) {}
   int policies_fd_ = -1; // owned by the ParentFilter's maps, which outlive this guard
   std::vector<std::uint64_t> keys_;
 };
 
+// `flags`: the run's policy_flags(), which the socket's entry carries too.
 Result<InheritedSocketGuard> cover_inherited_sockets(const ParentFilter &filter,
-                                                     std::uint64_t cgroup_id,
+                                                     std::uint64_t cgroup_id, std::uint32_t flags,
                                                      const std::vector<InheritedSocket> &sockets,
                                                      bool allow_unfiltered);
 

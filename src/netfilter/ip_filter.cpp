@@ -319,6 +319,16 @@ template <typename Dead> void erase_denials(int map_fd, Dead dead) {
 
 } // namespace
 
+std::uint32_t policy_flags(const Policy &policy) {
+  std::uint32_t flags = (policy.has_ip_filter() ? SANDBOX_POLICY_FILTER : 0u) |
+                        (policy.ip_accounting ? SANDBOX_POLICY_ACCOUNTING : 0u);
+  for (const IpPrefix &p : policy.ip_allow)
+    flags |= p.family == AF_INET ? SANDBOX_POLICY_ALLOW4 : SANDBOX_POLICY_ALLOW6;
+  for (const IpPrefix &p : policy.ip_deny)
+    flags |= p.family == AF_INET ? SANDBOX_POLICY_DENY4 : SANDBOX_POLICY_DENY6;
+  return flags;
+}
+
 std::uint64_t build_id() {
   static const std::uint64_t id = [] {
     std::size_t size = 0;
@@ -380,8 +390,7 @@ Result<RunFilter> ParentFilter::install(std::uint64_t cgroup_id, const Policy &p
       err < 0)
     return Error::from_errno("Failed to create the run's refusal counters", -err);
   sandbox_policy entry{};
-  entry.flags = (policy.has_ip_filter() ? SANDBOX_POLICY_FILTER : 0u) |
-                (policy.ip_accounting ? SANDBOX_POLICY_ACCOUNTING : 0u);
+  entry.flags = policy_flags(policy);
   if (int err = bpf_map_update_elem(maps_->policies.get(), &cgroup_id, &entry, BPF_ANY); err < 0)
     return Error::from_errno("Failed to write the run's IP policy", -err);
   return run;

@@ -107,6 +107,10 @@ private:
   UniqueFd fd_; // closing it releases the lock
 };
 
+// The SANDBOX_POLICY_* bits of a policy's entry: filter, accounting, and which tries hold
+// its rules (the programs skip lookups in empty ones).
+std::uint32_t policy_flags(const Policy &policy);
+
 // The object's hash: what identifies this build's program set on a parent.
 std::uint64_t build_id();
 

@@ -180,6 +180,8 @@ void set_policy(const Filter &f, bool present) {
   int fd = bpf_map__fd(f.skel->maps.policies);
   sandbox_policy policy{};
   policy.flags = f.flags;
+  if (f.flags & SANDBOX_POLICY_FILTER) // as ringfence writes it: which tries hold rules
+    policy.flags |= SANDBOX_POLICY_ALLOW4 | (f.deny.empty() ? 0u : SANDBOX_POLICY_DENY4);
   int err = present ? bpf_map_update_elem(fd, &f.cgroup, &policy, BPF_ANY)
                     : bpf_map_delete_elem(fd, &f.cgroup);
   if (err < 0)

@@ -168,7 +168,9 @@ TEST(ParentFilter, InstallWritesTheRunsEntriesAndItsDestructorRemovesThem) {
   {
     Result<RunFilter> run = filter->install(kRun, filtered_policy());
     ASSERT_TRUE(run) << run.error().message();
-    EXPECT_EQ(policy_entry(*filter, kRun).flags,
+    // Filter, accounting, and which tries hold the run's rules.
+    EXPECT_EQ(policy_entry(*filter, kRun).flags, policy_flags(filtered_policy()));
+    EXPECT_EQ(policy_entry(*filter, kRun).flags & (SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING),
               SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING);
     std::vector<ip4_rule_key> allow4 = map_keys<ip4_rule_key>(maps.allow4.get());
     std::vector<ip4_rule_key> deny4 = map_keys<ip4_rule_key>(maps.deny4.get());
@@ -218,7 +220,7 @@ TEST(ParentFilter, AdmitAddsPassAllEntryButKeepsAnExistingOne) {
   ASSERT_TRUE(run) << run.error().message();
   ASSERT_TRUE(filter->admit(11));
   ASSERT_TRUE(filter->admit(12));
-  EXPECT_EQ(policy_entry(*filter, 11).flags, SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING);
+  EXPECT_EQ(policy_entry(*filter, 11).flags, policy_flags(filtered_policy()));
   EXPECT_EQ(policy_entry(*filter, 12).flags, 0u);
   ASSERT_TRUE(filter->sweep({11}));
 }
