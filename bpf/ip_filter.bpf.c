@@ -209,13 +209,22 @@ static __always_inline void count(__u64 cgroup, int egress, int passed, __u32 le
 	__sync_fetch_and_add(&c->protocol_packets[slot], 1);
 }
 
-/* The remote port of a TCP or UDP packet whose IP header is `header_len` bytes long. */
-static __always_inline __u16 remote_port(struct __sk_buff *skb, __u32 header_len, __u8 protocol,
+/* The remote port of a TCP or UDP packet (only read for refused packets: the IPv4 header's
+ * length costs a load). */
+static __always_inline __u16 remote_port(struct __sk_buff *skb, __u8 family, __u8 protocol,
 					 int egress)
 {
 	__u16 ports[2];
-	if ((protocol != IPPROTO_TCP && protocol != IPPROTO_UDP) ||
-	    bpf_skb_load_bytes(skb, header_len, ports, sizeof ports) < 0)
+	__u32 header_len = 40;
+	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+		return 0;
+	if (family == 2) {
+		__u8 version_ihl;
+		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) < 0)
+			return 0;
+		header_len = (version_ihl & 0xf) * 4;
+	}
+	if (bpf_skb_load_bytes(skb, header_len, ports, sizeof ports) < 0)
 		return 0;
 	return bpf_ntohs(ports[egress ? 1 : 0]);
 }
@@ -234,16 +243,13 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 
 	enum verdict verdict = ALLOWED;
 	__u8 protocol = 0, family = 0;
-	__u32 addr[4] = {}, header_len = 0;
+	__u32 addr[4] = {};
 	int words = 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		__u8 version_ihl;
-		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) < 0 ||
-		    bpf_skb_load_bytes(skb, 9, &protocol, 1) < 0 ||
+		if (bpf_skb_load_bytes(skb, 9, &protocol, 1) < 0 ||
 		    bpf_skb_load_bytes(skb, egress ? 16 : 12, addr, 4) < 0)
 			return REFUSE;
 		family = 2;
-		header_len = (version_ihl & 0xf) * 4;
 		if (policy->flags & SANDBOX_POLICY_FILTER)
 			verdict = check4(cgroup, addr[0], policy->flags);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
@@ -252,7 +258,6 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 			return REFUSE;
 		family = 10;
 		words = 4;
-		header_len = 40;
 		if (policy->flags & SANDBOX_POLICY_FILTER)
 			verdict = check6(cgroup, addr, policy->flags);
 	}
@@ -261,7 +266,7 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 		count(cgroup, egress, passed, skb->len, protocol);
 	if (!passed)
 		record_denial(cgroup, egress ? SANDBOX_EVENT_EGRESS_DROP : SANDBOX_EVENT_INGRESS_DROP,
-			      family, protocol, remote_port(skb, header_len, protocol, egress), addr,
+			      family, protocol, remote_port(skb, family, protocol, egress), addr,
 			      words, egress);
 	return passed ? PASS : REFUSE;
 }
