@@ -3,6 +3,7 @@
 // Where the kernel itself would refuse the call too (a capability the sandbox drops), the
 // probe is arranged so that the kernel's answer differs from the filter's, or the test
 // first shows the call works without the directive.
+#include "cgroup/cgroup.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -30,8 +31,11 @@ class SeccompRun : public ::testing::Test {
 protected:
   void SetUp() override { RF_REQUIRE_ROOT(); }
   void TearDown() override {
+    // cgroup2 is not always at /sys/fs/cgroup (hybrid layouts): ask mountinfo.
+    rf::Result<std::string> mount = rf::cgroup::find_cgroup2_mount();
     for (const std::string &parent : parents_)
-      ::rmdir(("/sys/fs/cgroup" + parent).c_str()); // already gone if ringfence removed it
+      if (mount)
+        ::rmdir((*mount + parent).c_str());
   }
 
   // ringfence run -p each of `properties` -- command...
