@@ -1,5 +1,7 @@
 #include "audit/journal.hpp"
 
+#include "util/json_reader.hpp"
+
 #include <cctype>
 #include <dlfcn.h>
 #include <sys/stat.h>
@@ -25,56 +27,6 @@ constexpr EventId kMessageIds[] = {
     {"denied-unattributed", "f8c6b7d9a0cb4fc1a3e4a5f6b7c8d9a7"},
 };
 
-// Top-level keys with string or number values of one flat JSON object, as json::Writer
-// wrote it (so: no whitespace; strings escaped). Nested arrays and objects are skipped.
-std::vector<std::pair<std::string, std::string>> scalars(std::string_view json) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::size_t at = 1;
-  auto read_string = [&](std::string &s) {
-    for (++at; at < json.size() && json[at] != '"'; ++at) {
-      if (json[at] == '\\' && at + 1 < json.size())
-        ++at; // keep the escaped character; \uXXXX stays as written
-      s.push_back(json[at]);
-    }
-    ++at;
-  };
-  while (at < json.size() && json[at] == '"') {
-    std::string key, value;
-    read_string(key);
-    ++at; // ':'
-    if (at < json.size() && json[at] == '"') {
-      read_string(value);
-      out.emplace_back(key, value);
-    } else if (at < json.size() && (json[at] == '[' || json[at] == '{')) {
-      int depth = 0;
-      bool in_string = false;
-      for (; at < json.size(); ++at) {
-        char c = json[at];
-        if (in_string) {
-          if (c == '\\')
-            ++at;
-          else if (c == '"')
-            in_string = false;
-        } else if (c == '"') {
-          in_string = true;
-        } else if (c == '[' || c == '{') {
-          ++depth;
-        } else if ((c == ']' || c == '}') && --depth == 0) {
-          ++at;
-          break;
-        }
-      }
-    } else {
-      std::size_t end = json.find_first_of(",}", at);
-      out.emplace_back(key, std::string(json.substr(at, end - at)));
-      at = end;
-    }
-    if (at < json.size() && json[at] == ',')
-      ++at;
-  }
-  return out;
-}
-
 std::string upper(const std::string &key) {
   std::string out;
   for (char c : key)
@@ -94,7 +46,13 @@ std::string_view message_id(std::string_view event) {
 std::vector<std::string> journal_fields(std::string_view record) {
   std::vector<std::string> fields;
   std::string event, unit, message;
-  for (const auto &[key, value] : scalars(record)) {
+  Result<json::Value> parsed = json::parse(record);
+  if (!parsed || !parsed->is_object())
+    return fields;
+  for (const auto &[key, member] : parsed->members) {
+    if (!member.is_string() && !member.is_number())
+      continue; // nested values stay in the file
+    const std::string &value = member.text;
     if (key == "event")
       event = value;
     else if (key == "unit")

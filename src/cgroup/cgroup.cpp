@@ -1,6 +1,7 @@
 #include "cgroup/cgroup.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <dirent.h>
 #include <chrono>
@@ -203,6 +204,20 @@ Status write_cgroup_file(int dir_fd, const char *name, std::string_view value) {
   if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
     return Error::from_errno("Failed to write '" + std::string(value) + "' to " + name);
   return Ok{};
+}
+
+Result<std::vector<pid_t>> cgroup_processes(int dir_fd) {
+  Result<std::string> text = read_cgroup_file(dir_fd, "cgroup.procs");
+  if (!text)
+    return text.error();
+  std::vector<pid_t> pids;
+  for (std::string_view line : split(*text, '\n')) {
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), pid);
+    if (ec == std::errc() && end == line.data() + line.size() && pid > 0)
+      pids.push_back(pid);
+  }
+  return pids;
 }
 
 Result<bool> populated(int dir_fd) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 namespace rf::cgroup {
@@ -38,6 +39,9 @@ Result<std::uint64_t> cgroup_id(const std::string &path);
 // Small cgroupfs file helpers, relative to a cgroup directory fd.
 Result<std::string> read_cgroup_file(int dir_fd, const char *name);
 Status write_cgroup_file(int dir_fd, const char *name, std::string_view value);
+
+// The processes directly in the cgroup (cgroup.procs).
+Result<std::vector<pid_t>> cgroup_processes(int dir_fd);
 
 // Whether the cgroup or any descendant holds a process ("populated 1" in cgroup.events).
 Result<bool> populated(int dir_fd);

@@ -531,11 +531,9 @@ RunOutcome Invocation::supervise() {
       return outcome;
     outcome.status = policy_.exec_start[i].ignore_failure ? 0 : *status;
     if (policy_.type == ServiceType::forking && outcome.status == 0) {
-      std::vector<pid_t> left;
-      Result<std::string> procs = cgroup::read_cgroup_file(cgroup_->fd(), "cgroup.procs");
-      pid_t daemon = procs && !procs->empty() && procs->find('\n') == procs->size() - 1
-                         ? static_cast<pid_t>(std::stol(*procs))
-                         : 0;
+      // The daemon, if exactly one process is left (systemd's GuessMainPID).
+      Result<std::vector<pid_t>> left = cgroup::cgroup_processes(cgroup_->fd());
+      pid_t daemon = left && left->size() == 1 ? left->front() : 0;
       Result<int> daemon_status = supervisor.wait_until_empty(daemon);
       if (!daemon_status)
         return {125, daemon_status.error().message()};

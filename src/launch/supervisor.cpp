@@ -31,22 +31,6 @@ bool sent_by_terminal(int signal, int code) {
                                signal == SIGHUP);
 }
 
-std::vector<pid_t> cgroup_processes(int cgroup_fd) {
-  std::vector<pid_t> pids;
-  Result<std::string> text = cgroup::read_cgroup_file(cgroup_fd, "cgroup.procs");
-  if (!text)
-    return pids;
-  for (std::size_t at = 0; at < text->size();) {
-    std::size_t end = text->find('\n', at);
-    if (end == std::string::npos)
-      end = text->size();
-    if (end > at)
-      pids.push_back(static_cast<pid_t>(std::stol(text->substr(at, end - at))));
-    at = end + 1;
-  }
-  return pids;
-}
-
 } // namespace
 
 Result<SignalRelay> SignalRelay::install() {
@@ -193,8 +177,9 @@ void Supervisor::relay(int signal, int code, pid_t target) const {
     ::kill(target, signal);
     return;
   }
-  for (pid_t pid : cgroup_processes(cgroup_fd_))
-    ::kill(pid, signal);
+  if (Result<std::vector<pid_t>> pids = cgroup::cgroup_processes(cgroup_fd_); pids)
+    for (pid_t pid : *pids)
+      ::kill(pid, signal);
 }
 
 Status Supervisor::handle_signals(pid_t target) {
