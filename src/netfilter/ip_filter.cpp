@@ -81,22 +81,32 @@ UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
 }
 
 // Our program with this id, or nullopt for someone else's (or one that went away).
+// The program `id` opened into `program`, and the ids of its maps, if it is one of ours
+// (named rf_*); nullopt for someone else's, or one that went away.
+std::optional<std::vector<std::uint32_t>> our_program(std::uint32_t id, UniqueFd &program) {
+  program.reset(bpf_prog_get_fd_by_id(id));
+  if (!program)
+    return std::nullopt;
+  std::vector<std::uint32_t> map_ids(16);
+  bpf_prog_info info{};
+  info.nr_map_ids = static_cast<std::uint32_t>(map_ids.size());
+  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids.data());
+  std::uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(program.get(), &info, &length) < 0 ||
+      std::string_view(info.name).substr(0, 3) != "rf_")
+    return std::nullopt;
+  map_ids.resize(std::min<std::size_t>(info.nr_map_ids, map_ids.size()));
+  return map_ids;
+}
+
 std::optional<FoundProgram> inspect(std::uint32_t id) {
   FoundProgram found;
   found.id = id;
-  found.program.reset(bpf_prog_get_fd_by_id(id));
-  if (!found.program)
+  std::optional<std::vector<std::uint32_t>> map_ids = our_program(id, found.program);
+  if (!map_ids)
     return std::nullopt;
-  std::uint32_t map_ids[16];
-  bpf_prog_info info{};
-  info.nr_map_ids = 16;
-  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids);
-  std::uint32_t length = sizeof info;
-  if (bpf_obj_get_info_by_fd(found.program.get(), &info, &length) < 0 ||
-      std::string_view(info.name).substr(0, 3) != "rf_")
-    return std::nullopt;
-  for (std::uint32_t i = 0; i < std::min<std::uint32_t>(info.nr_map_ids, 16); ++i) {
-    UniqueFd map(bpf_map_get_fd_by_id(map_ids[i]));
+  for (std::uint32_t map_id : *map_ids) {
+    UniqueFd map(bpf_map_get_fd_by_id(map_id));
     bpf_map_info map_info{};
     std::uint32_t map_length = sizeof map_info;
     if (!map || bpf_obj_get_info_by_fd(map.get(), &map_info, &map_length) < 0)
@@ -139,21 +149,8 @@ std::uint32_t map_id_of(int map_fd) {
 // Whether the attached program `id` is one of ours (rf_*) that does not use the policies map
 // `ours` (0: there is no set of ours). Two syscalls: the maps themselves are not opened.
 bool stale_program(std::uint32_t id, std::uint32_t ours, UniqueFd &program) {
-  program.reset(bpf_prog_get_fd_by_id(id));
-  if (!program)
-    return false; // gone meanwhile
-  std::uint32_t map_ids[16];
-  bpf_prog_info info{};
-  info.nr_map_ids = 16;
-  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids);
-  std::uint32_t length = sizeof info;
-  if (bpf_obj_get_info_by_fd(program.get(), &info, &length) < 0 ||
-      std::string_view(info.name).substr(0, 3) != "rf_")
-    return false;
-  for (std::uint32_t i = 0; i < std::min<std::uint32_t>(info.nr_map_ids, 16); ++i)
-    if (map_ids[i] == ours)
-      return false;
-  return true;
+  std::optional<std::vector<std::uint32_t>> map_ids = our_program(id, program);
+  return map_ids && std::find(map_ids->begin(), map_ids->end(), ours) == map_ids->end();
 }
 
 // Detaches every rf_* program that is not part of the set using the policies map `ours`:
