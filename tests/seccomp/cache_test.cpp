@@ -1,5 +1,6 @@
 // The on-disk cache of compiled seccomp programs: same program as a fresh compile, a
 // different entry per policy, and only a root-owned, private directory is trusted.
+#include "policy_of.hpp"
 #include "seccomp/cache.hpp"
 #include "test_support.hpp"
 #include "unit/directives.hpp"
@@ -15,16 +16,7 @@ using namespace rf;
 
 namespace {
 
-Policy policy_of(const std::string &body) {
-  Diagnostics diags;
-  unit::LoadedUnit unit;
-  unit.name = *unit::parse_unit_name("t.service");
-  unit.fragment = "t.service";
-  unit.assignments = unit::parse_ini("[Service]\nExecStart=/bin/true\n" + body, "t.service", diags);
-  unit::BuiltPolicy built = unit::build_policy(unit, {}, diags);
-  EXPECT_FALSE(diags.has_errors());
-  return built.policy;
-}
+using rf::test::policy_of;
 
 bool same_program(const seccomp::CompiledFilter &a, const seccomp::CompiledFilter &b) {
   return a.program.size() == b.program.size() &&

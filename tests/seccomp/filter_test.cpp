@@ -3,6 +3,7 @@
 // a small interpreter over struct seccomp_data, so what is checked is the program the
 // kernel would run, not libseccomp's description of it. The pseudo code is checked where
 // its text is the contract (`inspect --seccomp`).
+#include "policy_of.hpp"
 #include "seccomp/filter.hpp"
 
 #include "policy/syscall_groups.hpp"
@@ -40,21 +41,7 @@ constexpr std::uint32_t errno_action(int e) {
 }
 constexpr std::uint32_t kX32Bit = 0x40000000; // __X32_SYSCALL_BIT
 
-// A unit whose [Service] section is `body`, folded into a policy; the test fails on errors.
-Policy policy_of(const std::string &body) {
-  Diagnostics diags;
-  unit::LoadedUnit unit;
-  unit.name = *unit::parse_unit_name("t.service");
-  unit.fragment = "t.service";
-  unit.assignments = unit::parse_ini("[Service]\nExecStart=/bin/true\n" + body, "t.service", diags);
-  unit::BuiltPolicy built = unit::build_policy(unit, {}, diags);
-  std::string problems;
-  for (const auto &d : diags.items())
-    problems += d.str() + "\n";
-  EXPECT_FALSE(diags.has_errors()) << problems;
-  EXPECT_TRUE(built.policy.has_seccomp()) << body;
-  return built.policy;
-}
+using rf::test::policy_of;
 
 std::string pfc(const Policy &policy) {
   Result<std::string> code = seccomp::pseudo_code(policy);

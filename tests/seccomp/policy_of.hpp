@@ -1,0 +1,29 @@
+// Shared by the seccomp tests: a policy from the lines of a [Service] section.
+#pragma once
+
+#include "policy/policy.hpp"
+#include "unit/directives.hpp"
+#include "unit/ini_reader.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+
+namespace rf::test {
+
+// A unit whose [Service] section is `body`, folded into a policy; the test fails on errors.
+inline Policy policy_of(const std::string &body) {
+  Diagnostics diags;
+  unit::LoadedUnit unit;
+  unit.name = *unit::parse_unit_name("t.service");
+  unit.fragment = "t.service";
+  unit.assignments = unit::parse_ini("[Service]\nExecStart=/bin/true\n" + body, "t.service", diags);
+  unit::BuiltPolicy built = unit::build_policy(unit, {}, diags);
+  std::string problems;
+  for (const auto &d : diags.items())
+    problems += d.str() + "\n";
+  EXPECT_FALSE(diags.has_errors()) << problems;
+  EXPECT_TRUE(built.policy.has_seccomp()) << body;
+  return built.policy;
+}
+
+} // namespace rf::test
