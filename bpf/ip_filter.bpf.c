@@ -60,8 +60,15 @@ struct {
 	__uint(max_entries, 65536);
 } denials_lost SEC(".maps");
 
+/* The local end of a dropped packet (the hooks on socket calls leave it zero). */
+struct local_end {
+	__u32 addr[4];
+	__u16 port;
+};
+
 static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, __u8 protocol,
-					  __u16 port, const __u32 *addr, int words, int in_task)
+					  __u16 port, const __u32 *addr, int words, int in_task,
+					  const struct local_end *local)
 {
 	struct sandbox_denial_key key = {.cgroup = cgroup, .kind = kind, .family = family,
 					 .protocol = protocol, .port = port};
@@ -85,6 +92,13 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 	if (in_task) {
 		d->tgid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(d->comm, sizeof d->comm);
+	}
+	if (local) {
+		d->local_port = local->port;
+		if (words == 1)
+			__builtin_memcpy(d->local_addr, local->addr, 4);
+		else
+			__builtin_memcpy(d->local_addr, local->addr, 16);
 	}
 }
 
@@ -151,7 +165,7 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 kin
 			: check6(cgroup, addr, policy->flags)) == ALLOWED)
 		return PASS;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
-	record_denial(cgroup, kind, family, (__u8)ctx->protocol, port, addr, words, 1);
+	record_denial(cgroup, kind, family, (__u8)ctx->protocol, port, addr, words, 1, 0);
 	return REFUSE;
 }
 
@@ -209,24 +223,41 @@ static __always_inline void count(__u64 cgroup, int egress, int passed, __u32 le
 	__sync_fetch_and_add(&c->protocol_packets[slot], 1);
 }
 
-/* The remote port of a TCP or UDP packet (only read for refused packets: the IPv4 header's
- * length costs a load). */
-static __always_inline __u16 remote_port(struct __sk_buff *skb, __u8 family, __u8 protocol,
-					 int egress)
+/* The ports of a TCP or UDP packet, host order (only read for refused packets: the IPv4
+ * header's length costs a load). */
+static __always_inline void read_ports(struct __sk_buff *skb, __u8 family, __u8 protocol,
+				       __u16 ports[2])
 {
-	__u16 ports[2];
 	__u32 header_len = 40;
 	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
-		return 0;
+		return;
 	if (family == 2) {
 		__u8 version_ihl;
 		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) < 0)
-			return 0;
+			return;
 		header_len = (version_ihl & 0xf) * 4;
 	}
-	if (bpf_skb_load_bytes(skb, header_len, ports, sizeof ports) < 0)
-		return 0;
-	return bpf_ntohs(ports[egress ? 1 : 0]);
+	if (bpf_skb_load_bytes(skb, header_len, ports, 2 * sizeof(__u16)) < 0)
+		return;
+	ports[0] = bpf_ntohs(ports[0]);
+	ports[1] = bpf_ntohs(ports[1]);
+}
+
+/* Records a dropped packet: the remote end is the key, the local end is kept with it. */
+static __always_inline void record_drop(struct __sk_buff *skb, __u64 cgroup, int egress,
+					__u8 family, __u8 protocol, const __u32 *remote, int words)
+{
+	struct local_end local = {};
+	__u16 ports[2] = {}; /* source, destination */
+	read_ports(skb, family, protocol, ports);
+	local.port = ports[egress ? 0 : 1];
+	/* The local address: the source on egress, the destination on ingress. */
+	if (family == 2)
+		bpf_skb_load_bytes(skb, egress ? 12 : 16, local.addr, 4);
+	else
+		bpf_skb_load_bytes(skb, egress ? 8 : 24, local.addr, 16);
+	record_denial(cgroup, egress ? SANDBOX_EVENT_EGRESS_DROP : SANDBOX_EVENT_INGRESS_DROP,
+		      family, protocol, ports[egress ? 1 : 0], remote, words, egress, &local);
 }
 
 /* Checks the packet's remote address: the destination on egress, the source on ingress. */
@@ -265,9 +296,7 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 	if (policy->flags & SANDBOX_POLICY_ACCOUNTING)
 		count(cgroup, egress, passed, skb->len, protocol);
 	if (!passed)
-		record_denial(cgroup, egress ? SANDBOX_EVENT_EGRESS_DROP : SANDBOX_EVENT_INGRESS_DROP,
-			      family, protocol, remote_port(skb, family, protocol, egress), addr,
-			      words, egress);
+		record_drop(skb, cgroup, egress, family, protocol, addr, words);
 	return passed ? PASS : REFUSE;
 }
 

@@ -82,32 +82,12 @@ struct sandbox_counters {
 	__u64 protocol_packets[SANDBOX_SLOTS];
 };
 
-/* Values for sandbox_deny_event.kind: which hook refused the traffic. */
+/* sandbox_denial_key.kind: which hook refused the traffic. */
 enum sandbox_event_kind {
 	SANDBOX_EVENT_EGRESS_DROP = 1,	  /* cgroup_skb/egress */
 	SANDBOX_EVENT_INGRESS_DROP = 2,	  /* cgroup_skb/ingress */
 	SANDBOX_EVENT_CONNECT_DENIED = 3, /* cgroup/connect{4,6} */
 	SANDBOX_EVENT_SENDMSG_DENIED = 4, /* cgroup/sendmsg{4,6} */
-};
-
-/*
- * DRAFT: one denied connection attempt, as sent through the ring buffer.
- * The audit issue finalizes the fields; until then treat the layout as
- * unstable (but keep it explicit: padding is named, never implied).
- */
-struct sandbox_deny_event {
-	__u8 kind;     /* SANDBOX_EVENT_* */
-	__u8 family;   /* AF_INET or AF_INET6 */
-	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, ... */
-	__u8 pad0;
-	__u32 pid;   /* kernel pid: the thread id */
-	__u32 tgid;  /* kernel tgid: what user space calls the pid */
-	__u16 dport; /* host byte order */
-	__u16 pad1;
-	__u64 cgroup_id;	      /* bpf_get_current_cgroup_id(), the cgroup dir's inode */
-	__u8 daddr[SANDBOX_ADDR_LEN]; /* network order; IPv4 uses the first 4 bytes, rest zero */
-	__u8 comm[SANDBOX_COMM_LEN];  /* NUL-padded */
-	__u64 count;		      /* denials folded into this event (rate limiting) */
 };
 
 /*
@@ -132,21 +112,67 @@ struct sandbox_denial_key {
 struct sandbox_denial {
 	__u64 count;
 	__u32 tgid; /* the last process refused; 0 when not known (inbound packets) */
+	__u16 local_port; /* dropped packets: the local port of the last one (host order) */
+	__u16 pad;
+	__u8 comm[SANDBOX_COMM_LEN];
+	__u8 local_addr[SANDBOX_ADDR_LEN]; /* dropped packets: the local address of the last one */
+};
+
+/*
+ * The audit trail's tracing programs (bpf/syscall_trace.bpf.c). One set serves every run
+ * below a cgroup parent; a run takes part by adding its ring buffer to `run_events` under
+ * its cgroup id, and the system calls its seccomp filter refuses or logs to `syscall_rules`.
+ */
+
+/* sandbox_syscall_rule.action */
+#define SANDBOX_SYSCALL_ERRNO 1 /* refused with `err` whatever the arguments */
+#define SANDBOX_SYSCALL_KILL 2	/* the process is killed (SIGSYS) */
+#define SANDBOX_SYSCALL_LOG 3	/* allowed, and logged (SystemCallLog=) */
+
+#define SANDBOX_MAX_SYSCALL 512
+/*
+ * The key {cgroup, SANDBOX_RUN_STARTED} of a run with SystemCallLog= calls: its `count`
+ * becomes 1 at the run's first successful execve. Calls before it are ringfence's own
+ * setup of the service (in its cgroup from birth), made before the filter is loaded.
+ */
+#define SANDBOX_RUN_STARTED SANDBOX_MAX_SYSCALL
+
+struct sandbox_syscall_key {
+	__u64 cgroup;
+	__u32 nr;
+	__u32 pad;
+};
+
+/* Written by user space; the programs count into it in place (atomic adds). */
+struct sandbox_syscall_rule {
+	__u32 action; /* SANDBOX_SYSCALL_* */
+	__u32 err;    /* SANDBOX_SYSCALL_ERRNO: the errno the filter answers */
+	__u64 count;  /* calls refused (or logged) */
+	__u32 tgid;   /* the last process */
 	__u32 pad;
 	__u8 comm[SANDBOX_COMM_LEN];
 };
 
-/*
- * Calls refused by a run's seccomp filter, counted per syscall number by the syscall_audit
- * probe (sys_exit): a call the filter refuses whatever its arguments never runs, so a
- * result equal to the filter's errno is the filter's answer.
- */
-#define SANDBOX_MAX_SYSCALL 512
+/* sandbox_trace_event.type */
+#define SANDBOX_TRACE_CONNECT 1	       /* connect() refused with EPERM */
+#define SANDBOX_TRACE_SENDMSG 2	       /* sendto/sendmsg/sendmmsg refused with EPERM */
+#define SANDBOX_TRACE_SYSCALL_REFUSED 3 /* a call the seccomp filter refused */
+#define SANDBOX_TRACE_SYSCALL_KILLED 4	/* ... with a kill */
+#define SANDBOX_TRACE_SYSCALL_LOGGED 5	/* a SystemCallLog= call */
 
-struct sandbox_syscall_denial {
-	__u64 count;
-	__u32 tgid; /* the last process refused */
-	__u32 pad;
+/*
+ * One traced attempt, through the run's ring buffer. It attributes (process, the address
+ * the caller passed, the result); the counts come from the enforcing programs, so an event
+ * lost to a full ring buffer loses only attribution.
+ */
+struct sandbox_trace_event {
+	__u8 type;   /* SANDBOX_TRACE_* */
+	__u8 family; /* connect/send: AF_INET or AF_INET6 (a v4-mapped address is AF_INET) */
+	__u16 port;  /* connect/send: the port passed, host order */
+	__u32 tgid;  /* what user space calls the pid */
+	__s32 result; /* the call's return value (-errno) */
+	__u32 nr;     /* the system call */
+	__u8 addr[SANDBOX_ADDR_LEN]; /* connect/send: network order; IPv4 in the first 4 bytes */
 	__u8 comm[SANDBOX_COMM_LEN];
 };
 
@@ -160,10 +186,10 @@ SANDBOX_ABI_ASSERT(sizeof(struct ip4_rule_key) == 16, "ip4_rule_key layout chang
 SANDBOX_ABI_ASSERT(sizeof(struct ip6_rule_key) == 28, "ip6_rule_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 112, "sandbox_counters layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct sandbox_deny_event) == 64, "sandbox_deny_event layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 32, "sandbox_denial_key layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 32, "sandbox_denial layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_denial) == 32,
-		   "sandbox_syscall_denial layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 48, "sandbox_denial layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_key) == 16, "sandbox_syscall_key layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_rule) == 40, "sandbox_syscall_rule layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_trace_event) == 48, "sandbox_trace_event layout changed");
 
 #endif /* RINGFENCE_SANDBOX_ABI_H */

@@ -104,7 +104,7 @@ std::string format_time(const timespec &realtime) {
 
 std::string start_record(const RunIdentity &run, const timespec &when, pid_t pid,
                          const std::string &comm, const std::vector<std::string> &command,
-                         const std::string &cgroup) {
+                         const std::string &cgroup, const std::string &audit_trail_off) {
   json::Writer w;
   begin_record(w, "start", run, when, pid, comm);
   w.key("command").begin_array();
@@ -112,6 +112,8 @@ std::string start_record(const RunIdentity &run, const timespec &when, pid_t pid
     w.value(word);
   w.end_array();
   w.key("cgroup").value(cgroup);
+  if (!audit_trail_off.empty())
+    w.key("audit_trail").value("off: " + audit_trail_off);
   return w.end_object().str();
 }
 
@@ -147,34 +149,49 @@ std::string denial_record(const RunIdentity &run, const timespec &when, pid_t pi
                           : "denied-unattributed";
   json::Writer w;
   begin_record(w, event, run, when, pid, comm);
-  if (facts.kind != 0) {
-    bool ingress = facts.kind == kIngressDrop;
-    if (facts.kind == kEgressDrop || ingress)
-      w.key("direction").value(ingress ? "ingress" : "egress");
+  bool has_ports = facts.port != 0 || facts.protocol == IPPROTO_TCP || facts.protocol == IPPROTO_UDP;
+  if (facts.kind == kConnect || facts.kind == kSendmsg) {
     w.key("family").value(facts.family == AF_INET6 ? "ipv6" : "ipv4");
     w.key("protocol").value(protocol_name(facts.protocol));
-    std::string address = address_text(facts.family, facts.addr);
-    w.key(ingress ? "saddr" : "daddr").value(address);
-    if (facts.port != 0 || facts.protocol == IPPROTO_TCP || facts.protocol == IPPROTO_UDP)
-      w.key(ingress ? "sport" : "dport").value(static_cast<int>(facts.port));
+    w.key("daddr").value(address_text(facts.family, facts.addr));
+    if (has_ports)
+      w.key("dport").value(static_cast<int>(facts.port));
+  } else if (facts.kind == kEgressDrop || facts.kind == kIngressDrop) {
+    bool ingress = facts.kind == kIngressDrop;
+    std::string remote = address_text(facts.family, facts.addr);
+    std::string local = address_text(facts.family, facts.local_addr);
+    w.key("direction").value(ingress ? "ingress" : "egress");
+    w.key("family").value(facts.family == AF_INET6 ? "ipv6" : "ipv4");
+    w.key("protocol").value(protocol_name(facts.protocol));
+    w.key("saddr").value(ingress ? remote : local);
+    w.key("daddr").value(ingress ? local : remote);
+    if (has_ports) {
+      w.key("sport").value(static_cast<int>(ingress ? facts.port : facts.local_port));
+      w.key("dport").value(static_cast<int>(ingress ? facts.local_port : facts.port));
+    }
   }
   w.key("count").value(static_cast<unsigned long long>(facts.count));
   return w.end_object().str();
 }
 
-std::string syscall_denial_record(const RunIdentity &run, const timespec &when, pid_t pid,
-                                  const std::string &comm, int nr, int err, std::uint64_t count) {
-  char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-  std::string syscall = name ? name : "syscall " + std::to_string(nr);
+std::string syscall_record(const RunIdentity &run, const timespec &when, pid_t pid,
+                           const std::string &comm, const SyscallFacts &facts) {
+  char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, facts.nr);
+  std::string syscall = name ? name : "syscall " + std::to_string(facts.nr);
   std::free(name);
   json::Writer w;
-  begin_record(w, "syscall-denied", run, when, pid, comm);
+  bool logged = facts.action == SyscallAction::log;
+  begin_record(w, logged ? "syscall-logged" : "syscall-denied", run, when, pid, comm);
   w.key("syscall").value(syscall);
-  w.key("nr").value(nr);
-  w.key("action").value("errno");
-  std::string_view errno_text = names::errno_name(err);
-  w.key("errno").value(errno_text.empty() ? std::to_string(err) : std::string(errno_text));
-  w.key("count").value(static_cast<unsigned long long>(count));
+  w.key("nr").value(facts.nr);
+  if (facts.action == SyscallAction::kill) {
+    w.key("action").value("kill");
+  } else if (facts.action == SyscallAction::errno_return) {
+    w.key("action").value("errno");
+    std::string_view errno_text = names::errno_name(facts.err);
+    w.key("errno").value(errno_text.empty() ? std::to_string(facts.err) : std::string(errno_text));
+  }
+  w.key("count").value(static_cast<unsigned long long>(facts.count));
   return w.end_object().str();
 }
 

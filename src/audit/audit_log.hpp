@@ -48,9 +48,11 @@ private:
 // RFC 3339 UTC with microseconds: "2026-11-29T10:02:11.520113Z".
 std::string format_time(const timespec &realtime);
 
+// `audit_trail_off`: why AuditTrail=best-effort started without the tracing programs
+// (the record then says "audit_trail": "off: WHY"); empty when they run.
 std::string start_record(const RunIdentity &run, const timespec &when, pid_t pid,
                          const std::string &comm, const std::vector<std::string> &command,
-                         const std::string &cgroup);
+                         const std::string &cgroup, const std::string &audit_trail_off = "");
 
 // A refused attempt as the IP filter counted it (netfilter::Denial), for one record.
 struct DenialFacts {
@@ -58,18 +60,28 @@ struct DenialFacts {
   int family = 0;
   int protocol = 0;
   std::uint16_t port = 0;
-  std::array<std::uint8_t, 16> addr{};
+  std::array<std::uint8_t, 16> addr{}; // the remote address
   std::uint64_t count = 0;
+  // Dropped packets: the local end (of the last one, when `count` folds several).
+  std::uint16_t local_port = 0;
+  std::array<std::uint8_t, 16> local_addr{};
 };
-// "connect-denied", "sendmsg-denied" or "packet-dropped" (with the remote side of the
-// packet), or "denied-unattributed" for refusals whose destination the full table could
-// not keep.
+// "connect-denied", "sendmsg-denied" or "packet-dropped" (both ends of the packet), or
+// "denied-unattributed" for refusals whose destination the full table could not keep.
 std::string denial_record(const RunIdentity &run, const timespec &when, pid_t pid,
                           const std::string &comm, const DenialFacts &facts);
 
-// A call the seccomp filter refused `count` times with `err`: a "syscall-denied" record.
-std::string syscall_denial_record(const RunIdentity &run, const timespec &when, pid_t pid,
-                                  const std::string &comm, int nr, int err, std::uint64_t count);
+// Calls the seccomp filter refused (with an errno or a kill: "syscall-denied") or allowed
+// and logged (SystemCallLog=: "syscall-logged").
+enum class SyscallAction { errno_return, kill, log };
+struct SyscallFacts {
+  int nr = 0;
+  SyscallAction action = SyscallAction::errno_return;
+  int err = 0; // SyscallAction::errno_return
+  std::uint64_t count = 0;
+};
+std::string syscall_record(const RunIdentity &run, const timespec &when, pid_t pid,
+                           const std::string &comm, const SyscallFacts &facts);
 
 struct ExitFacts {
   int status = 0;

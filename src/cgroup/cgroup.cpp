@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <memory>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <thread>
@@ -270,6 +271,15 @@ Status remove_cgroup_tree(const std::string &path) {
     std::this_thread::sleep_for(retry_delay);
   }
   return Ok{};
+}
+
+Result<ParentLock> ParentLock::acquire(int parent_fd) {
+  // An open file description of its own: a lock belongs to the description, so one shared
+  // with a dup kept elsewhere would outlive this guard.
+  UniqueFd fd(::openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd || ::flock(fd.get(), LOCK_EX) < 0)
+    return Error::from_errno("Failed to lock the cgroup parent");
+  return ParentLock(std::move(fd));
 }
 
 } // namespace rf::cgroup

@@ -87,4 +87,15 @@ private:
   bool owned_ = false;
 };
 
+// flock() on a parent cgroup directory: one ringfence at a time changes the programs and
+// maps its runs share.
+class ParentLock {
+public:
+  static Result<ParentLock> acquire(int parent_fd);
+
+private:
+  explicit ParentLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_; // closing it releases the lock
+};
+
 } // namespace rf::cgroup

@@ -183,6 +183,22 @@ Result<std::set<std::uint64_t>> invocation_ids(const std::string &parent) {
   return ids;
 }
 
+Result<std::vector<LiveRun>> live_runs(const std::string &parent, const char *advert_xattr) {
+  std::vector<LiveRun> runs;
+  std::unique_ptr<DIR, int (*)(DIR *)> dir(::opendir(parent.c_str()), ::closedir);
+  if (!dir)
+    return Error::from_errno("Failed to open cgroup '" + parent + "'");
+  while (const dirent *entry = ::readdir(dir.get())) {
+    if (entry->d_type != DT_DIR || !is_invocation_cgroup_name(entry->d_name))
+      continue;
+    std::string path = parent + "/" + entry->d_name;
+    Result<SupervisorMark> supervisor = SupervisorMark::parse(get_xattr(path, kSupervisorXattr));
+    if (supervisor && supervisor->alive())
+      runs.push_back({path, *supervisor, get_xattr(path, advert_xattr)});
+  }
+  return runs;
+}
+
 int cgroup_level(const std::string &cgroup2_mount, const std::string &path) {
   // Components, not slashes: "//a", "/a/." and "/a//" are all level 1 (a level one too deep
   // would make the IP filter find no run for any socket, and pass everything). ".." is

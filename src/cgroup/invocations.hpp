@@ -58,6 +58,14 @@ Status mark_invocation(const CgroupDir &dir, const std::string &invocation_id,
 // The cgroup ids of the invocation cgroups under `parent` now.
 Result<std::set<std::uint64_t>> invocation_ids(const std::string &parent);
 
+// An invocation cgroup whose supervisor is alive, with what it advertises in an xattr.
+struct LiveRun {
+  std::string path;
+  SupervisorMark supervisor;
+  std::string advert; // the xattr's value; empty when it has none
+};
+Result<std::vector<LiveRun>> live_runs(const std::string &parent, const char *advert_xattr);
+
 // The cgroup level of a cgroup directory below the mount: "/" is 0, "/ringfence" is 1.
 int cgroup_level(const std::string &cgroup2_mount, const std::string &path);
 

@@ -1,7 +1,8 @@
 #include "launch/launcher.hpp"
 
 #include "audit/audit_log.hpp"
-#include "audit/syscall_probe.hpp"
+#include "audit/refusal_report.hpp"
+#include "audit/trace_set.hpp"
 #include "cgroup/cgroup.hpp"
 #include "cgroup/invocations.hpp"
 #include "cgroup/limits.hpp"
@@ -10,7 +11,9 @@
 #include "launch/supervisor.hpp"
 #include "netfilter/inherited_sockets.hpp"
 #include "netfilter/ip_filter.hpp"
+#include "sandbox_abi.h"
 #include "seccomp/cache.hpp"
+#include "seccomp/filter.hpp"
 #include "unit/exec_line.hpp"
 #include "unit/loader.hpp"
 
@@ -206,7 +209,9 @@ private:
   Status prepare_cgroup();
   Status prepare_mounts();
   Status prepare_ip_filter();
-  Status prepare_syscall_audit();
+  Status prepare_audit_trace();
+  Status enroll_in_trace(const std::vector<audit::SyscallRule> &rules);
+  void drain_trace();
   RunOutcome supervise();
   Result<int> run_command(std::size_t index, Supervisor &supervisor, RunOutcome &failure);
   void stop_at(const char *stage) const;
@@ -226,7 +231,9 @@ private:
   std::optional<netfilter::RunFilter> ip_filter_;
   std::optional<netfilter::InheritedSocketGuard> inherited_sockets_;
   std::optional<netfilter::IpCounters> ip_totals_;
-  std::optional<audit::SyscallProbe> syscall_probe_;
+  std::optional<audit::RunTrace> trace_;
+  std::string audit_trail_off_; // AuditTrail=best-effort without tracing: why
+  audit::RefusalReport refusals_;
   std::optional<audit::AuditLog> audit_log_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   pid_t main_pid_ = 0;
@@ -381,7 +388,7 @@ Status Invocation::prepare_ip_filter() {
   UniqueFd parent(::open(parent_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!parent)
     return Error::from_errno("Failed to open cgroup '" + parent_path_ + "'");
-  Result<netfilter::ParentLock> lock = netfilter::ParentLock::acquire(parent.get());
+  Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent.get());
   if (!lock)
     return lock.error();
   Result<std::set<std::uint64_t>> runs = cgroup::invocation_ids(parent_path_);
@@ -434,24 +441,59 @@ Status Invocation::prepare_ip_filter() {
   return Ok{};
 }
 
-// The probe that counts what the seccomp filter refuses. AuditTrail=required (the default)
-// makes a probe that cannot attach a reason not to start; best-effort runs without it.
-Status Invocation::prepare_syscall_audit() {
-  if (!policy_.has_seccomp())
+namespace {
+
+// What the tracing programs watch for the run's seccomp filter: the calls it refuses (or
+// logs) whatever their arguments.
+std::vector<audit::SyscallRule> audited_syscalls(const Policy &policy) {
+  std::vector<audit::SyscallRule> rules;
+  if (!policy.has_seccomp())
+    return rules;
+  for (const seccomp::RefusedCall &call : seccomp::refused_calls(policy))
+    if (call.nr < SANDBOX_MAX_SYSCALL)
+      rules.push_back({call.nr, call.err > 0 ? audit::SyscallAction::errno_return : audit::SyscallAction::kill,
+                       call.err});
+  for (int nr : seccomp::logged_calls(policy, SANDBOX_MAX_SYSCALL))
+    rules.push_back({nr, audit::SyscallAction::log, 0});
+  return rules;
+}
+
+} // namespace
+
+// The tracing programs that say who made the refused attempts (and count what the seccomp
+// filter refuses). AuditTrail=required (the default) makes programs that cannot attach a
+// reason not to start; best-effort starts without them, and says so.
+Status Invocation::prepare_audit_trace() {
+  std::vector<audit::SyscallRule> rules = audited_syscalls(policy_);
+  if (rules.empty() && !policy_.has_ip_filter())
     return Ok{};
-  std::vector<seccomp::RefusedCall> refused = seccomp::refused_calls(policy_);
-  std::erase_if(refused, [](const seccomp::RefusedCall &c) { return c.err <= 0; });
-  if (refused.empty())
+  Status enrolled = enroll_in_trace(rules);
+  if (enrolled)
     return Ok{};
-  Result<audit::SyscallProbe> probe = audit::SyscallProbe::attach(cgroup_->id(), refused);
-  if (probe) {
-    syscall_probe_.emplace(std::move(*probe));
-    return Ok{};
-  }
   if (policy_.audit_trail == AuditTrail::required)
-    return probe.error().wrap("audit trail (AuditTrail=best-effort starts without it)");
-  std::fprintf(stderr, "ringfence: %s: starting without the system call audit trail: %s\n",
-               policy_.unit_name.c_str(), probe.error().message().c_str());
+    return enrolled.error().wrap("audit trail (AuditTrail=best-effort starts without it)");
+  audit_trail_off_ = enrolled.error().message();
+  std::fprintf(stderr, "ringfence: %s: starting without the audit trail's tracing: %s\n",
+               policy_.unit_name.c_str(), audit_trail_off_.c_str());
+  return Ok{};
+}
+
+Status Invocation::enroll_in_trace(const std::vector<audit::SyscallRule> &rules) {
+  UniqueFd parent(::open(parent_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent)
+    return Error::from_errno("Failed to open cgroup '" + parent_path_ + "'");
+  Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent.get());
+  if (!lock)
+    return lock.error();
+  Result<audit::TraceSet> set = audit::TraceSet::share_or_attach(parent_path_, parent.get());
+  if (!set)
+    return set.error();
+  RF_TRY(set->advertise(cgroup_->fd()));
+  Result<audit::RunTrace> run =
+      audit::RunTrace::enroll(std::move(*set), parent_path_, parent.get(), cgroup_->id(), rules);
+  if (!run)
+    return run.error();
+  trace_.emplace(std::move(*run));
   return Ok{};
 }
 
@@ -467,7 +509,7 @@ Status Invocation::prepare() {
   stop_at("cgroup");
   // Enforcers attach here, before the service process exists.
   RF_TRY(prepare_ip_filter());
-  RF_TRY(prepare_syscall_audit());
+  RF_TRY(prepare_audit_trace());
   stop_at("attached");
   Result<audit::AuditLog> log = audit::AuditLog::open(options_.audit_log);
   if (!log)
@@ -502,7 +544,7 @@ Result<int> Invocation::run_command(std::size_t index, Supervisor &supervisor,
     std::string cgroup_path = cgroup_->path().substr(cgroup2_mount_.size());
     static_cast<void>(audit_log_->append(audit::start_record(
         {policy_.unit_name, invocation_id_}, realtime_now(), main_pid_,
-        comm_of(plan.exec_candidates.front()), plan.argv, cgroup_path)));
+        comm_of(plan.exec_candidates.front()), plan.argv, cgroup_path, audit_trail_off_)));
   }
   if (options_.verbose && index == 0)
     std::fprintf(stderr, "ringfence: %s: started pid %d in cgroup %s (invocation %s)\n",
@@ -521,8 +563,10 @@ RunOutcome Invocation::supervise() {
   // Type=forking daemon).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   Supervisor supervisor(*relay, cgroup_->fd());
-  if (ip_filter_ || syscall_probe_) // refusals reach the audit log while the service runs
+  if (ip_filter_ || trace_) // refusals reach the audit log while the service runs
     supervisor.every(kDenialReportInterval, [this] { report_denials(); });
+  if (trace_) // drained as events come, so that a flood does not fill the ring buffer
+    supervisor.watch(trace_->event_fd(), [this] { drain_trace(); });
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     Result<int> status = run_command(i, supervisor, outcome);
     if (!status)
@@ -566,21 +610,32 @@ void Invocation::read_ip_accounting() {
                  static_cast<unsigned long long>(totals->dropped_egress_packets));
 }
 
+void Invocation::drain_trace() {
+  if (!trace_)
+    return;
+  std::vector<audit::TracedConnect> connects;
+  std::vector<audit::TracedSyscall> syscalls;
+  trace_->drain(connects, syscalls);
+  refusals_.attribute(connects, syscalls);
+}
+
+// The counters' growth since the last report, attributed to the processes traced.
 void Invocation::report_denials() {
   if (!audit_log_)
     return;
-  if (syscall_probe_)
-    for (const audit::SyscallDenial &d : syscall_probe_->new_denials())
-      static_cast<void>(audit_log_->append(audit::syscall_denial_record(
-          {policy_.unit_name, invocation_id_}, realtime_now(), d.pid, d.comm, d.nr, d.err,
-          d.count)));
-  if (!ip_filter_)
-    return;
-  for (const netfilter::Denial &d : ip_filter_->new_denials()) {
-    audit::DenialFacts facts{d.kind, d.family, d.protocol, d.port, d.addr, d.count};
-    static_cast<void>(audit_log_->append(audit::denial_record(
-        {policy_.unit_name, invocation_id_}, realtime_now(), d.pid, d.comm, facts)));
+  drain_trace();
+  std::vector<netfilter::Denial> ip;
+  std::uint64_t ip_unattributed = 0;
+  if (ip_filter_) {
+    ip = ip_filter_->denial_totals();
+    ip_unattributed = ip_filter_->unattributed_total();
   }
+  std::vector<audit::SyscallTotal> syscalls;
+  if (trace_)
+    syscalls = trace_->syscall_totals();
+  for (const std::string &record : refusals_.records({policy_.unit_name, invocation_id_},
+                                                     realtime_now(), ip, ip_unattributed, syscalls))
+    static_cast<void>(audit_log_->append(record));
 }
 
 void Invocation::record_exit(const RunOutcome &outcome) {
@@ -635,7 +690,7 @@ Result<std::vector<std::string>> collect_garbage(const std::string &cgroup_paren
   UniqueFd parent_fd(::open(parent->path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!parent_fd)
     return Error::from_errno("Failed to open cgroup '" + parent->path + "'");
-  Result<netfilter::ParentLock> lock = netfilter::ParentLock::acquire(parent_fd.get());
+  Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent_fd.get());
   if (!lock)
     return lock.error();
   Result<std::optional<netfilter::ParentFilter>> filter =

@@ -214,14 +214,20 @@ void Supervisor::maybe_tick() {
   next_tick_ = std::chrono::steady_clock::now() + interval_;
 }
 
+void Supervisor::serve_watched(const pollfd &watched) {
+  if (watched.revents & POLLIN)
+    on_readable_();
+}
+
 Result<int> Supervisor::wait_for(pid_t main) {
   tracked_.insert(main);
   reap_children(); // it may have exited before we got here
   while (!exited_.count(main)) {
-    pollfd signals{relay_.fd(), POLLIN, 0};
-    if (::poll(&signals, 1, poll_timeout()) < 0 && errno != EINTR)
+    pollfd fds[2] = {{relay_.fd(), POLLIN, 0}, {watched_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, poll_timeout()) < 0 && errno != EINTR)
       return Error::from_errno("Failed to wait for the service");
     RF_TRY(handle_signals(main));
+    serve_watched(fds[1]);
     maybe_tick();
   }
   int status = exited_[main];
@@ -252,10 +258,11 @@ Result<int> Supervisor::wait_until_empty(pid_t daemon) {
         std::string_view::npos)
       break;
     // cgroup.events signals a change of "populated" with POLLPRI.
-    pollfd fds[2] = {{relay_.fd(), POLLIN, 0}, {events.get(), POLLPRI, 0}};
-    if (::poll(fds, 2, poll_timeout()) < 0 && errno != EINTR)
+    pollfd fds[3] = {{relay_.fd(), POLLIN, 0}, {events.get(), POLLPRI, 0}, {watched_fd_, POLLIN, 0}};
+    if (::poll(fds, 3, poll_timeout()) < 0 && errno != EINTR)
       return Error::from_errno("Failed to wait for the service");
     RF_TRY(handle_signals(daemon_gone ? 0 : daemon));
+    serve_watched(fds[2]);
     maybe_tick();
   }
   reap_children();

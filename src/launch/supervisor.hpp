@@ -10,6 +10,7 @@
 #include <csignal>
 #include <functional>
 #include <optional>
+#include <poll.h>
 #include <set>
 #include <sys/types.h>
 #include <unordered_map>
@@ -70,8 +71,15 @@ public:
     next_tick_ = std::chrono::steady_clock::now() + interval;
   }
 
+  // While waiting, calls `on_readable` when `fd` is readable (the audit events' ring buffer).
+  void watch(int fd, std::function<void()> on_readable) {
+    watched_fd_ = fd;
+    on_readable_ = std::move(on_readable);
+  }
+
 private:
   int poll_timeout() const;
+  void serve_watched(const pollfd &watched);
   void maybe_tick();
   Status handle_signals(pid_t target);
   void reap_children();
@@ -84,6 +92,8 @@ private:
   std::chrono::milliseconds interval_{0};
   std::function<void()> tick_;
   std::chrono::steady_clock::time_point next_tick_;
+  int watched_fd_ = -1; // poll() skips a negative fd
+  std::function<void()> on_readable_;
 };
 
 } // namespace rf::launch

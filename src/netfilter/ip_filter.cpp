@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <string>
 #include <string_view>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -338,13 +338,6 @@ std::uint64_t build_id() {
   return id;
 }
 
-Result<ParentLock> ParentLock::acquire(int parent_fd) {
-  UniqueFd fd(::fcntl(parent_fd, F_DUPFD_CLOEXEC, 3));
-  if (!fd || ::flock(fd.get(), LOCK_EX) < 0)
-    return Error::from_errno("Failed to lock the cgroup parent");
-  return ParentLock(std::move(fd));
-}
-
 Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
   Result<std::vector<FoundProgram>> found = ours_attached(parent_fd, BPF_CGROUP_INET_EGRESS);
   if (!found)
@@ -444,16 +437,11 @@ RunFilter::~RunFilter() {
   erase_denials(maps_->denials.get(), [&](std::uint64_t id) { return id == cgroup_id_; });
 }
 
-std::vector<Denial> RunFilter::new_denials() {
+std::vector<Denial> RunFilter::denial_totals() const {
   std::vector<Denial> out;
   for_each_denial(maps_->denials.get(), [&](const sandbox_denial_key &key,
                                             const sandbox_denial &value) {
-    if (key.cgroup != cgroup_id_)
-      return;
-    std::array<std::uint8_t, 32> bytes;
-    std::memcpy(bytes.data(), &key, sizeof key);
-    std::uint64_t &seen = reported_[bytes];
-    if (value.count == seen)
+    if (key.cgroup != cgroup_id_ || value.count == 0)
       return;
     Denial d;
     d.kind = key.kind;
@@ -461,22 +449,21 @@ std::vector<Denial> RunFilter::new_denials() {
     d.protocol = key.protocol;
     d.port = key.port;
     std::memcpy(d.addr.data(), key.addr, sizeof key.addr);
-    d.count = value.count - seen;
+    d.count = value.count;
     d.pid = static_cast<pid_t>(value.tgid);
     d.comm.assign(reinterpret_cast<const char *>(value.comm),
                   strnlen(reinterpret_cast<const char *>(value.comm), sizeof value.comm));
-    seen = value.count;
+    d.local_port = value.local_port;
+    std::memcpy(d.local_addr.data(), value.local_addr, sizeof value.local_addr);
     out.push_back(std::move(d));
   });
-  std::uint64_t lost = 0;
-  if (bpf_map_lookup_elem(maps_->denials_lost.get(), &cgroup_id_, &lost) == 0 &&
-      lost > lost_reported_) {
-    Denial d;
-    d.count = lost - lost_reported_;
-    lost_reported_ = lost;
-    out.push_back(std::move(d));
-  }
   return out;
+}
+
+std::uint64_t RunFilter::unattributed_total() const {
+  std::uint64_t lost = 0;
+  bpf_map_lookup_elem(maps_->denials_lost.get(), &cgroup_id_, &lost);
+  return lost;
 }
 
 Result<IpCounters> RunFilter::counters() const {

@@ -29,14 +29,16 @@ struct FilterMaps {
 
 // Refused attempts of one run to one remote address, port and protocol, of one kind.
 struct Denial {
-  int kind = 0;     // SANDBOX_EVENT_* (bpf/sandbox_abi.h); 0: destination not known
+  int kind = 0;     // SANDBOX_EVENT_* (bpf/sandbox_abi.h)
   int family = 0;   // AF_INET or AF_INET6
   int protocol = 0; // IPPROTO_*; 0 when not known
   std::uint16_t port = 0;
   std::array<std::uint8_t, 16> addr{};
-  std::uint64_t count = 0; // since the last report
+  std::uint64_t count = 0; // since the run started
   pid_t pid = 0;           // the last process refused; 0 when not known
   std::string comm;
+  std::uint16_t local_port = 0; // dropped packets: the local end of the last one
+  std::array<std::uint8_t, 16> local_addr{};
 };
 
 class RunFilter;
@@ -50,7 +52,7 @@ public:
   // Finds this build's set on the parent or loads and attaches one. Sets of other builds
   // are detached when `runs_alive` is false, else refused: their maps hold no rules for
   // new runs, so they would refuse all of their traffic. Callers serialize with
-  // ParentLock, so that concurrent runs never attach two sets.
+  // cgroup::ParentLock, so that concurrent runs never attach two sets.
   static Result<ParentFilter> attach(int parent_fd, std::uint64_t parent_id, int run_level,
                                      bool runs_alive);
 
@@ -82,9 +84,10 @@ public:
 
   Result<IpCounters> counters() const;
 
-  // The refusals counted since the last call, one entry per destination (the kernel counts
-  // every refusal; this reports the growth, so nothing is counted twice or lost).
-  std::vector<Denial> new_denials();
+  // The refusals counted since the run started, one entry per destination (the kernel
+  // counts every refusal), and those whose destination found the table full.
+  std::vector<Denial> denial_totals() const;
+  std::uint64_t unattributed_total() const;
 
 private:
   friend class ParentFilter;
@@ -93,19 +96,8 @@ private:
   std::uint64_t cgroup_id_;
   std::vector<IpPrefix> allow_, deny_;
   bool accounting_;
-  std::map<std::array<std::uint8_t, 32>, std::uint64_t> reported_; // key bytes → count
-  std::uint64_t lost_reported_ = 0;
 };
 
-// flock() on the parent cgroup directory: one ringfence at a time sets up its programs.
-class ParentLock {
-public:
-  static Result<ParentLock> acquire(int parent_fd);
-
-private:
-  explicit ParentLock(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_; // closing it releases the lock
-};
 
 // The SANDBOX_POLICY_* bits of a policy's entry: filter, accounting, and which tries hold
 // its rules (the programs skip lookups in empty ones).

@@ -385,6 +385,15 @@ std::vector<RefusedCall> refused_calls(const Policy &policy) {
   return out;
 }
 
+std::vector<int> logged_calls(const Policy &policy, int limit) {
+  Plan plan = make_plan(policy);
+  std::vector<int> out;
+  for (int nr = 0; nr < limit; ++nr)
+    if (!plan.conditional.count(nr) && action_of(plan, nr) == SCMP_ACT_LOG)
+      out.push_back(nr);
+  return out;
+}
+
 Result<std::string> pseudo_code(const Policy &policy) {
   Result<Context> ctx = build(policy);
   if (!ctx)

@@ -31,6 +31,10 @@ struct RefusedCall {
 };
 std::vector<RefusedCall> refused_calls(const Policy &policy);
 
+// The calls below `limit` the filter allows but logs whatever their arguments
+// (SystemCallLog=).
+std::vector<int> logged_calls(const Policy &policy, int limit);
+
 // The same filter in libseccomp's pseudo filter code, for `ringfence inspect --seccomp`.
 Result<std::string> pseudo_code(const Policy &policy);
 

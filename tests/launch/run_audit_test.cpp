@@ -161,6 +161,8 @@ TEST(RunAudit, RecordsAfterARotationGoToTheNewFile) {
                         " ]; do sleep 0.02; done\n");
   Background ringfence = env.start({"--unit-name", "rotated.service", "--", script});
   ASSERT_TRUE(ready.read_line());
+  // The supervisor writes the start record once the exec is done: as the service starts.
+  ASSERT_TRUE(wait_until([&] { return audit_records(env.audit_log, "start").size() == 1; }));
   ASSERT_EQ(::rename(env.audit_log.c_str(), (env.audit_log + ".1").c_str()), 0);
   write_file(env.tmp / "go", "");
   ASSERT_EQ(ringfence.wait_exit(), 0);

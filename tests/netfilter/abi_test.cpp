@@ -10,8 +10,8 @@ namespace {
 
 static_assert(std::is_standard_layout_v<ip4_rule_key> && std::is_trivially_copyable_v<ip4_rule_key>);
 static_assert(std::is_standard_layout_v<ip6_rule_key> && std::is_trivially_copyable_v<ip6_rule_key>);
-static_assert(std::is_standard_layout_v<sandbox_deny_event> &&
-              std::is_trivially_copyable_v<sandbox_deny_event>);
+static_assert(std::is_standard_layout_v<sandbox_trace_event> &&
+              std::is_trivially_copyable_v<sandbox_trace_event>);
 
 // The kernel reads an LPM key as struct bpf_lpm_trie_key: prefixlen, then data.
 static_assert(sizeof(ip4_rule_key) == 16);
@@ -32,24 +32,37 @@ static_assert(offsetof(sandbox_counters, dropped_egress_packets) == 40);
 static_assert(offsetof(sandbox_counters, protocol_bytes) == 48);
 static_assert(offsetof(sandbox_counters, protocol_packets) == 80);
 
-static_assert(sizeof(sandbox_deny_event) == 64);
-static_assert(alignof(sandbox_deny_event) == 8);
-static_assert(offsetof(sandbox_deny_event, kind) == 0);
-static_assert(offsetof(sandbox_deny_event, family) == 1);
-static_assert(offsetof(sandbox_deny_event, protocol) == 2);
-static_assert(offsetof(sandbox_deny_event, pad0) == 3);
-static_assert(offsetof(sandbox_deny_event, pid) == 4);
-static_assert(offsetof(sandbox_deny_event, tgid) == 8);
-static_assert(offsetof(sandbox_deny_event, dport) == 12);
-static_assert(offsetof(sandbox_deny_event, pad1) == 14);
-static_assert(offsetof(sandbox_deny_event, cgroup_id) == 16);
-static_assert(offsetof(sandbox_deny_event, daddr) == 24);
-static_assert(offsetof(sandbox_deny_event, comm) == 40);
-static_assert(offsetof(sandbox_deny_event, count) == 56);
+static_assert(sizeof(sandbox_denial_key) == 32);
+static_assert(offsetof(sandbox_denial_key, kind) == 8);
+static_assert(offsetof(sandbox_denial_key, port) == 12);
+static_assert(offsetof(sandbox_denial_key, addr) == 16);
+static_assert(sizeof(sandbox_denial) == 48);
+static_assert(offsetof(sandbox_denial, tgid) == 8);
+static_assert(offsetof(sandbox_denial, local_port) == 12);
+static_assert(offsetof(sandbox_denial, comm) == 16);
+static_assert(offsetof(sandbox_denial, local_addr) == 32);
+
+static_assert(sizeof(sandbox_syscall_key) == 16);
+static_assert(offsetof(sandbox_syscall_key, nr) == 8);
+static_assert(sizeof(sandbox_syscall_rule) == 40);
+static_assert(offsetof(sandbox_syscall_rule, err) == 4);
+static_assert(offsetof(sandbox_syscall_rule, count) == 8);
+static_assert(offsetof(sandbox_syscall_rule, tgid) == 16);
+static_assert(offsetof(sandbox_syscall_rule, comm) == 24);
+
+static_assert(sizeof(sandbox_trace_event) == 48);
+static_assert(offsetof(sandbox_trace_event, type) == 0);
+static_assert(offsetof(sandbox_trace_event, family) == 1);
+static_assert(offsetof(sandbox_trace_event, port) == 2);
+static_assert(offsetof(sandbox_trace_event, tgid) == 4);
+static_assert(offsetof(sandbox_trace_event, result) == 8);
+static_assert(offsetof(sandbox_trace_event, nr) == 12);
+static_assert(offsetof(sandbox_trace_event, addr) == 16);
+static_assert(offsetof(sandbox_trace_event, comm) == 32);
 
 TEST(SandboxAbi, AddressFieldsHoldIpv6AndCommHoldsTaskName) {
-  sandbox_deny_event event{};
-  EXPECT_EQ(sizeof event.daddr, 16u);
+  sandbox_trace_event event{};
+  EXPECT_EQ(sizeof event.addr, 16u);
   EXPECT_EQ(sizeof event.comm, 16u);
   EXPECT_EQ(sizeof(ip6_rule_key{}.addr), 16u);
   EXPECT_EQ(sizeof(ip4_rule_key{}.addr), 4u);

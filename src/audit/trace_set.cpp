@@ -1,0 +1,521 @@
+#include "audit/trace_set.hpp"
+
+#include "audit/tracefs.hpp"
+#include "cgroup/invocations.hpp"
+#include "sandbox_abi.h"
+
+#include <algorithm>
+#include <bpf/bpf.h>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <map>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#include "syscall_trace.skel.h"
+#pragma GCC diagnostic pop
+
+namespace rf::audit {
+namespace {
+
+// On a run's cgroup: the set its supervisor holds. On the parent: the set a keeper holds
+// for a while after the last run (so that the next one need not load it again).
+constexpr const char *kAdvertXattr = "trusted.ringfence.trace";
+constexpr const char *kKeeperXattr = "trusted.ringfence.trace_keeper";
+constexpr unsigned kKeepSeconds = 10;
+constexpr std::uint32_t kRingBytes = 256 * 1024;
+
+// Where each program attaches: a syscalls:* tracepoint (through perf, which needs its id
+// from tracefs) or a raw tracepoint (no tracefs).
+struct Attachment {
+  bpf_program *(*program)(const syscall_trace &);
+  const char *tracepoint; // "syscalls/sys_enter_connect", or nullptr
+  const char *raw;        // "sys_exit", or nullptr
+};
+#define RF_PROG(name) [](const syscall_trace &s) { return s.progs.name; }
+const Attachment kAttachments[] = {
+    {RF_PROG(rf_enter_connect), "syscalls/sys_enter_connect", nullptr},
+    {RF_PROG(rf_enter_sendto), "syscalls/sys_enter_sendto", nullptr},
+    {RF_PROG(rf_enter_sendmsg), "syscalls/sys_enter_sendmsg", nullptr},
+    {RF_PROG(rf_enter_sendmmsg), "syscalls/sys_enter_sendmmsg", nullptr},
+    {RF_PROG(rf_exit_connect), "syscalls/sys_exit_connect", nullptr},
+    {RF_PROG(rf_exit_sendto), "syscalls/sys_exit_sendto", nullptr},
+    {RF_PROG(rf_exit_sendmsg), "syscalls/sys_exit_sendmsg", nullptr},
+    {RF_PROG(rf_exit_sendmmsg), "syscalls/sys_exit_sendmmsg", nullptr},
+    {RF_PROG(rf_sys_exit), nullptr, "sys_exit"},
+    {RF_PROG(rf_signal_generate), nullptr, "signal_generate"},
+};
+#undef RF_PROG
+constexpr std::size_t kLinkCount = std::size(kAttachments);
+enum MapSlot : std::size_t { kRunEvents = kLinkCount, kSyscallRules, kGlobals, kFdCount };
+
+UniqueFd dup_fd(int fd) { return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 3)); }
+
+Result<UniqueFd> attach_tracepoint(int program_fd, int tracepoint_id) {
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.size = sizeof attr;
+  attr.config = static_cast<std::uint64_t>(tracepoint_id);
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  // Any cpu's event will do: the program runs for the tracepoint on every cpu.
+  UniqueFd event(static_cast<int>(
+      ::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
+  if (!event)
+    return Error::from_errno("perf_event_open");
+  int link = bpf_link_create(program_fd, event.get(), BPF_PERF_EVENT, nullptr);
+  if (link < 0)
+    return Error::from_errno("bpf_link_create", -link);
+  return UniqueFd(link); // the link holds the event
+}
+
+Result<UniqueFd> attach_one(const syscall_trace &skel, const Attachment &a, int tracepoint_id) {
+  int program_fd = bpf_program__fd(a.program(skel));
+  if (a.raw) {
+    int fd = bpf_raw_tracepoint_open(a.raw, program_fd);
+    if (fd < 0)
+      return Error::from_errno(std::string("Failed to attach to the raw tracepoint ") + a.raw, -fd);
+    return UniqueFd(fd);
+  }
+  Result<UniqueFd> link = attach_tracepoint(program_fd, tracepoint_id);
+  if (!link)
+    return link.error().wrap(std::string("Failed to attach to the tracepoint ") + a.tracepoint);
+  return link;
+}
+
+bool map_is(int fd, bpf_map_type type, std::uint32_t key_size, std::uint32_t value_size) {
+  bpf_map_info info{};
+  std::uint32_t length = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &length) == 0 && info.type == type &&
+         info.key_size == key_size && info.value_size == value_size;
+}
+
+std::string hex(std::uint64_t value) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+// An advert: "<pid> <start time> <build> <fd>...": who holds the set, and its fd numbers
+// there in slot order.
+struct Advert {
+  cgroup::SupervisorMark holder;
+  std::vector<int> fds;
+};
+
+std::string advert_text(const cgroup::SupervisorMark &holder, const std::vector<UniqueFd> &fds) {
+  std::string text = holder.str() + " " + hex(trace_build_id());
+  for (const UniqueFd &fd : fds)
+    text += " " + std::to_string(fd.get());
+  return text;
+}
+
+std::optional<Advert> parse_advert(std::string_view text) {
+  std::vector<std::string_view> words;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = std::min(text.find(' ', at), text.size());
+    words.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  // Another build's set may have other maps: never shared.
+  if (words.size() != 3 + kFdCount || words[2] != hex(trace_build_id()))
+    return std::nullopt;
+  Result<cgroup::SupervisorMark> holder =
+      cgroup::SupervisorMark::parse(std::string(words[0]) + " " + std::string(words[1]));
+  if (!holder)
+    return std::nullopt;
+  Advert advert{*holder, {}};
+  for (std::size_t i = 3; i < words.size(); ++i) {
+    int fd = -1;
+    if (std::from_chars(words[i].data(), words[i].data() + words[i].size(), fd).ec != std::errc())
+      return std::nullopt;
+    advert.fds.push_back(fd);
+  }
+  return advert;
+}
+
+bool is_link(int fd) {
+  bpf_link_info info{};
+  std::uint32_t length = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &length) == 0 && info.type != BPF_LINK_TYPE_UNSPEC;
+}
+
+std::string get_xattr(int fd, const char *name) {
+  char value[256];
+  ssize_t n = ::fgetxattr(fd, name, value, sizeof value);
+  return n > 0 ? std::string(value, static_cast<std::size_t>(n)) : std::string();
+}
+
+// Closes every fd of the process but those in `keep`: standard streams too, so that a reader
+// of ringfence's output is not kept waiting by a child it never knew of.
+void close_all_but(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned first = 0;
+  for (int fd : keep) {
+    if (fd >= static_cast<int>(first)) {
+      if (fd > static_cast<int>(first))
+        ::close_range(first, static_cast<unsigned>(fd) - 1, 0);
+      first = static_cast<unsigned>(fd) + 1;
+    }
+  }
+  ::close_range(first, ~0u, 0);
+}
+
+// Some kernel calls of the audit trail wait for an RCU grace period after their work is
+// done: a change to the map-in-map `run_events` (10-30 ms here), the last close of a
+// tracepoint's perf link (about 90 ms each). A child makes them instead, with only the fds
+// `keep` open (so it holds no lock of ours), and nothing waits for it: the supervisor or
+// init reaps it. Returns the child's pid.
+template <typename Work> Result<pid_t> in_background(std::vector<int> keep, Work work) {
+  pid_t child = ::fork();
+  if (child < 0)
+    return Error::from_errno("fork");
+  if (child == 0) {
+    close_all_but(std::move(keep));
+    ::_exit(work() ? 0 : 1);
+  }
+  return child;
+}
+
+// Adds the run's ring buffer to `run_events`. The entry is there as soon as the update is
+// made; only the grace period after it is left to the background.
+Status add_run_events(int run_events, std::uint64_t cgroup_id, int ring_fd) {
+  Result<pid_t> child = in_background({run_events, ring_fd}, [&] {
+    return bpf_map_update_elem(run_events, &cgroup_id, &ring_fd, BPF_ANY) == 0;
+  });
+  if (!child)
+    return child.error().wrap("Failed to add the run to the tracing programs");
+  for (;;) {
+    std::uint32_t inner_id = 0;
+    if (bpf_map_lookup_elem(run_events, &cgroup_id, &inner_id) == 0)
+      return Ok{};
+    int status = 0;
+    if (::waitpid(*child, &status, WNOHANG) == *child)
+      return Error::msg("Failed to add the run to the tracing programs (the table may be full)");
+    ::usleep(20);
+  }
+}
+
+Status add_to_globals(int globals_fd, int delta) {
+  std::uint32_t key = 0, logging_runs = 0;
+  if (int err = bpf_map_lookup_elem(globals_fd, &key, &logging_runs); err < 0)
+    return Error::from_errno("Failed to read the tracing programs' globals", -err);
+  logging_runs = static_cast<std::uint32_t>(static_cast<int>(logging_runs) + delta);
+  if (int err = bpf_map_update_elem(globals_fd, &key, &logging_runs, BPF_ANY); err < 0)
+    return Error::from_errno("Failed to write the tracing programs' globals", -err);
+  return Ok{};
+}
+
+} // namespace
+
+std::uint64_t trace_build_id() {
+  static const std::uint64_t id = [] {
+    std::size_t size = 0;
+    const auto *bytes = static_cast<const unsigned char *>(syscall_trace::elf_bytes(&size));
+    std::uint64_t hash = 14695981039346656037ull; // FNV-1a
+    for (std::size_t i = 0; i < size; ++i)
+      hash = (hash ^ bytes[i]) * 1099511628211ull;
+    return hash;
+  }();
+  return id;
+}
+
+int TraceSet::run_events() const { return fds_[kRunEvents].get(); }
+int TraceSet::syscall_rules() const { return fds_[kSyscallRules].get(); }
+int TraceSet::globals() const { return fds_[kGlobals].get(); }
+
+Result<TraceSet> TraceSet::attach() {
+  std::vector<const char *> names;
+  for (const Attachment &a : kAttachments)
+    if (a.tracepoint)
+      names.push_back(a.tracepoint);
+  Result<std::vector<int>> ids = tracepoint_ids(names);
+  if (!ids)
+    return ids.error();
+
+  SkelPtr<syscall_trace> skel(syscall_trace::open());
+  if (!skel)
+    return Error::from_errno("Failed to open the tracing programs");
+  if (int err = syscall_trace::load(skel.get()); err < 0)
+    return Error::from_errno("Failed to load the tracing programs", -err);
+  std::vector<UniqueFd> fds;
+  std::size_t next_id = 0;
+  for (const Attachment &a : kAttachments) {
+    Result<UniqueFd> link = attach_one(*skel, a, a.tracepoint ? (*ids)[next_id++] : 0);
+    if (!link)
+      return link.error(); // the links made so far detach as `fds` goes
+    fds.push_back(std::move(*link));
+  }
+  fds.push_back(dup_fd(bpf_map__fd(skel->maps.run_events)));
+  fds.push_back(dup_fd(bpf_map__fd(skel->maps.syscall_rules)));
+  fds.push_back(dup_fd(bpf_map__fd(skel->maps.bss)));
+  for (const UniqueFd &fd : fds)
+    if (!fd)
+      return Error::from_errno("Failed to keep the tracing programs' maps");
+  return TraceSet(std::move(fds));
+}
+
+// Copies the fds an advert names from its holder. Errors mean "not from this one".
+Result<TraceSet> TraceSet::borrow(const std::string &text) {
+  std::optional<Advert> advert = parse_advert(text);
+  if (!advert || !advert->holder.alive())
+    return Error::msg("no live holder of a set of this build");
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, advert->holder.pid, 0)));
+  if (!pidfd)
+    return Error::from_errno("pidfd_open");
+  std::vector<UniqueFd> fds;
+  for (int number : advert->fds) {
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), number, 0)));
+    if (!fd)
+      return Error::from_errno("pidfd_getfd");
+    fds.push_back(std::move(fd));
+  }
+  // The holder may have gone and its pid been reused since the advert was read: check that
+  // it is still the same process, and what the fds are.
+  if (!advert->holder.alive())
+    return Error::msg("the holder is gone");
+  for (std::size_t i = 0; i < kLinkCount; ++i)
+    if (!is_link(fds[i].get()))
+      return Error::msg("the advertised fds are not the tracing programs' links");
+  if (!map_is(fds[kRunEvents].get(), BPF_MAP_TYPE_HASH_OF_MAPS, sizeof(std::uint64_t), 4) ||
+      !map_is(fds[kSyscallRules].get(), BPF_MAP_TYPE_HASH, sizeof(sandbox_syscall_key),
+              sizeof(sandbox_syscall_rule)) ||
+      !map_is(fds[kGlobals].get(), BPF_MAP_TYPE_ARRAY, 4, 4))
+    return Error::msg("the advertised fds are not the tracing programs' maps");
+  return TraceSet(std::move(fds));
+}
+
+Result<TraceSet> TraceSet::share_or_attach(const std::string &parent, int parent_fd) {
+  Result<std::vector<cgroup::LiveRun>> runs = cgroup::live_runs(parent, kAdvertXattr);
+  if (!runs)
+    return runs.error();
+  std::vector<std::string> adverts;
+  for (const cgroup::LiveRun &run : *runs)
+    if (!run.advert.empty())
+      adverts.push_back(run.advert);
+  adverts.push_back(get_xattr(parent_fd, kKeeperXattr));
+  for (const std::string &advert : adverts)
+    if (Result<TraceSet> borrowed = borrow(advert); borrowed)
+      return borrowed;
+  return attach();
+}
+
+Status TraceSet::advertise(int cgroup_fd) const {
+  Result<cgroup::SupervisorMark> self = cgroup::SupervisorMark::of_process(::getpid());
+  if (!self)
+    return self.error();
+  std::string advert = advert_text(*self, fds_);
+  if (::fsetxattr(cgroup_fd, kAdvertXattr, advert.data(), advert.size(), 0) < 0)
+    return Error::from_errno("Failed to mark the run's cgroup with its tracing programs");
+  return Ok{};
+}
+
+// ---- one run ----
+
+struct RunTrace::Sink {
+  std::vector<TracedConnect> *connects = nullptr;
+  std::vector<TracedSyscall> *syscalls = nullptr;
+
+  // Called by libbpf for each event: no exception may leave it.
+  static int on_event(void *self, void *data, std::size_t size) noexcept {
+    auto &sink = *static_cast<Sink *>(self);
+    if (size < sizeof(sandbox_trace_event) || !sink.connects)
+      return 0;
+    sandbox_trace_event e;
+    std::memcpy(&e, data, sizeof e);
+    Who who{static_cast<pid_t>(e.tgid),
+            std::string(reinterpret_cast<const char *>(e.comm),
+                        strnlen(reinterpret_cast<const char *>(e.comm), sizeof e.comm))};
+    try {
+      if (e.type == SANDBOX_TRACE_CONNECT || e.type == SANDBOX_TRACE_SENDMSG) {
+        TracedConnect c{e.type == SANDBOX_TRACE_SENDMSG, e.family, e.port, {}, std::move(who)};
+        std::memcpy(c.addr.data(), e.addr, sizeof e.addr);
+        sink.connects->push_back(std::move(c));
+      } else {
+        sink.syscalls->push_back({static_cast<int>(e.nr), std::move(who)});
+      }
+    } catch (...) {
+      return -ENOMEM;
+    }
+    return 0;
+  }
+};
+
+RunTrace::RunTrace(TraceSet set, std::string parent_path, UniqueFd parent,
+                   std::uint64_t cgroup_id, std::vector<SyscallRule> rules, UniqueFd ring)
+    : set_(std::move(set)), parent_path_(std::move(parent_path)), parent_(std::move(parent)),
+      cgroup_id_(cgroup_id),
+      rules_(std::move(rules)), ring_(std::move(ring)), sink_(std::make_unique<Sink>()) {}
+
+RunTrace::RunTrace(RunTrace &&) noexcept = default;
+
+Result<RunTrace> RunTrace::enroll(TraceSet set, const std::string &parent_path, int parent_fd,
+                                  std::uint64_t cgroup_id, const std::vector<SyscallRule> &rules) {
+  UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rf_run_events", 0, 0, kRingBytes, nullptr));
+  if (!ring)
+    return Error::from_errno("Failed to create the run's event ring buffer");
+  UniqueFd parent(::openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent)
+    return Error::from_errno("Failed to open the cgroup parent");
+  RunTrace run(std::move(set), parent_path, std::move(parent), cgroup_id, rules, std::move(ring));
+  run.consumer_.reset(ring_buffer__new(run.ring_.get(), &Sink::on_event, run.sink_.get(), nullptr));
+  if (!run.consumer_)
+    return Error::from_errno("Failed to map the run's event ring buffer");
+
+  std::vector<sandbox_syscall_key> keys;
+  std::vector<sandbox_syscall_rule> values;
+  for (const SyscallRule &rule : rules) {
+    keys.push_back({cgroup_id, static_cast<std::uint32_t>(rule.nr), 0});
+    sandbox_syscall_rule value{};
+    value.action = rule.action == SyscallAction::kill  ? SANDBOX_SYSCALL_KILL
+                   : rule.action == SyscallAction::log ? SANDBOX_SYSCALL_LOG
+                                                       : SANDBOX_SYSCALL_ERRNO;
+    value.err = static_cast<std::uint32_t>(rule.err);
+    values.push_back(value);
+    run.logging_ |= rule.action == SyscallAction::log;
+  }
+  if (run.logging_) { // see SANDBOX_RUN_STARTED
+    keys.push_back({cgroup_id, SANDBOX_RUN_STARTED, 0});
+    values.push_back({});
+  }
+  if (!keys.empty()) {
+    std::uint32_t count = static_cast<std::uint32_t>(keys.size());
+    if (int err = bpf_map_update_batch(run.set_.syscall_rules(), keys.data(), values.data(),
+                                       &count, nullptr);
+        err < 0)
+      return Error::from_errno("Failed to write the run's system call rules", -err);
+  }
+  if (run.logging_)
+    RF_TRY(add_to_globals(run.set_.globals(), +1)); // the caller holds the parent's lock
+  // Last: from here on the programs report the run.
+  RF_TRY(add_run_events(run.set_.run_events(), cgroup_id, run.ring_.get()));
+  return run;
+}
+
+namespace {
+
+// Holds the parent's lock while it lives (a description of its own: see cgroup::ParentLock).
+class Locked {
+public:
+  explicit Locked(int dir_fd) : fd_(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    locked_ = fd_ && ::flock(fd_.get(), LOCK_EX) == 0;
+  }
+  explicit operator bool() const { return locked_; }
+
+private:
+  UniqueFd fd_;
+  bool locked_ = false;
+};
+
+bool parent_exists(int parent_fd) {
+  return UniqueFd(::openat(parent_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC)).get() >= 0;
+}
+
+} // namespace
+
+// In the teardown child: removes the run's ring buffer and, when no other run below the
+// parent holds the set, keeps it for the next run for a while.
+bool RunTrace::hand_over(const std::string &parent_path) const {
+  bpf_map_delete_elem(set_.run_events(), &cgroup_id_);
+  Result<cgroup::SupervisorMark> self = cgroup::SupervisorMark::of_process(::getpid());
+  if (!self)
+    return false;
+  std::string advert = advert_text(*self, set_.fds_);
+  {
+    Locked lock(parent_.get());
+    Result<std::vector<cgroup::LiveRun>> runs = cgroup::live_runs(parent_path, kAdvertXattr);
+    if (!lock || !runs)
+      return false;
+    for (const cgroup::LiveRun &run : *runs)
+      if (parse_advert(run.advert))
+        return true; // that run holds the set
+    if (::fsetxattr(parent_.get(), kKeeperXattr, advert.data(), advert.size(), 0) < 0)
+      return false;
+  }
+  // Until a later keeper takes over, the parent is removed, or the time is up.
+  for (unsigned tick = 0; tick < kKeepSeconds * 5; ++tick) {
+    ::usleep(200'000);
+    if (get_xattr(parent_.get(), kKeeperXattr) != advert || !parent_exists(parent_.get()))
+      return true;
+  }
+  Locked lock(parent_.get());
+  if (get_xattr(parent_.get(), kKeeperXattr) == advert)
+    ::fremovexattr(parent_.get(), kKeeperXattr);
+  return true;
+}
+
+RunTrace::~RunTrace() {
+  if (!ring_)
+    return; // moved from
+  std::vector<sandbox_syscall_key> keys;
+  for (const SyscallRule &rule : rules_)
+    keys.push_back({cgroup_id_, static_cast<std::uint32_t>(rule.nr), 0});
+  if (logging_)
+    keys.push_back({cgroup_id_, SANDBOX_RUN_STARTED, 0});
+  std::uint32_t count = static_cast<std::uint32_t>(keys.size());
+  if (count > 0)
+    bpf_map_delete_batch(set_.syscall_rules(), keys.data(), &count, nullptr);
+  if (logging_)
+    if (Locked lock(parent_.get()); lock)
+      static_cast<void>(add_to_globals(set_.globals(), -1));
+  // The child holds the programs last: when no other run holds them, they detach as it
+  // exits, and neither wait is the supervisor's.
+  std::vector<int> keep{parent_.get()};
+  for (const UniqueFd &fd : set_.fds_)
+    keep.push_back(fd.get());
+  static_cast<void>(in_background(keep, [this] { return hand_over(parent_path_); }));
+}
+
+int RunTrace::event_fd() const { return ring_buffer__epoll_fd(consumer_.get()); }
+
+void RunTrace::drain(std::vector<TracedConnect> &connects, std::vector<TracedSyscall> &syscalls) {
+  sink_->connects = &connects;
+  sink_->syscalls = &syscalls;
+  ring_buffer__consume(consumer_.get());
+  sink_->connects = nullptr;
+  sink_->syscalls = nullptr;
+}
+
+std::vector<SyscallTotal> RunTrace::syscall_totals() const {
+  std::map<int, const SyscallRule *> by_nr;
+  for (const SyscallRule &rule : rules_)
+    by_nr[rule.nr] = &rule;
+  // Batched over the whole table (every run's rules): one call per 1024 entries.
+  constexpr std::uint32_t kBatch = 1024;
+  std::vector<sandbox_syscall_key> keys(kBatch);
+  std::vector<sandbox_syscall_rule> values(kBatch);
+  sandbox_syscall_key position{};
+  std::vector<SyscallTotal> totals;
+  for (bool first = true;; first = false) {
+    std::uint32_t count = kBatch;
+    int err = bpf_map_lookup_batch(set_.syscall_rules(), first ? nullptr : &position, &position,
+                                   keys.data(), values.data(), &count, nullptr);
+    if (err < 0 && err != -ENOENT)
+      break;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const sandbox_syscall_rule &value = values[i];
+      auto rule = by_nr.find(static_cast<int>(keys[i].nr));
+      if (keys[i].cgroup != cgroup_id_ || value.count == 0 || rule == by_nr.end())
+        continue;
+      Who last{static_cast<pid_t>(value.tgid),
+               std::string(reinterpret_cast<const char *>(value.comm),
+                           strnlen(reinterpret_cast<const char *>(value.comm), sizeof value.comm))};
+      totals.push_back({*rule->second, value.count, std::move(last)});
+    }
+    if (err == -ENOENT)
+      break;
+  }
+  return totals;
+}
+
+} // namespace rf::audit
