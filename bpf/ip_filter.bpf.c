@@ -51,6 +51,19 @@ struct {
 	__uint(max_entries, 65536);
 } denials SEC(".maps");
 
+/* Per run: its event ring buffer, where a refused connect or send names its process. */
+struct run_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u64); /* the run's cgroup id */
+	__uint(max_entries, 65536);
+	__array(values, struct run_ring);
+} run_events SEC(".maps");
+
 /* Per run, written (0) by user space before the service exists: refusals that found the
  * denials table full. */
 struct {
@@ -133,6 +146,34 @@ static __always_inline const struct sandbox_policy *policy_of(__u64 cgroup)
 
 /* ---- socket calls: refuse with EPERM ---- */
 
+/*
+ * Names the process of a refused call in the run's ring buffer: these hooks run in the
+ * calling task, with the address it passed. The count is record_denial()'s; a full ring
+ * buffer loses only the name.
+ */
+static __always_inline void report_attempt(__u64 cgroup, __u8 kind, __u8 family, __u16 port,
+					   const __u32 *addr, int words)
+{
+	void *ring = bpf_map_lookup_elem(&run_events, &cgroup);
+	if (!ring)
+		return;
+	struct sandbox_trace_event *e = bpf_ringbuf_reserve(ring, sizeof *e, 0);
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof *e);
+	e->type = kind == SANDBOX_EVENT_SENDMSG_DENIED ? SANDBOX_TRACE_SENDMSG : SANDBOX_TRACE_CONNECT;
+	e->family = family;
+	e->port = port;
+	e->result = -1; /* -EPERM */
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof e->comm);
+	if (words == 1)
+		__builtin_memcpy(e->addr, addr, 4);
+	else
+		__builtin_memcpy(e->addr, addr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* connect() or an unconnected send: refused with EPERM, and counted. */
 static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 kind, int v6)
 {
@@ -166,6 +207,7 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 kin
 		return PASS;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	record_denial(cgroup, kind, family, (__u8)ctx->protocol, port, addr, words, 1, 0);
+	report_attempt(cgroup, kind, family, port, addr, words);
 	return REFUSE;
 }
 

@@ -119,7 +119,7 @@ struct sandbox_denial {
 };
 
 /*
- * The audit trail's tracing programs (bpf/syscall_trace.bpf.c). One set serves every run
+ * The seccomp side of the audit trail (bpf/syscall_trace.bpf.c). One set serves every run
  * below a cgroup parent; a run takes part by adding its ring buffer to `run_events` under
  * its cgroup id, and the system calls its seccomp filter refuses or logs to `syscall_rules`.
  */
@@ -154,16 +154,16 @@ struct sandbox_syscall_rule {
 };
 
 /* sandbox_trace_event.type */
-#define SANDBOX_TRACE_CONNECT 1	       /* connect() refused with EPERM */
-#define SANDBOX_TRACE_SENDMSG 2	       /* sendto/sendmsg/sendmmsg refused with EPERM */
+#define SANDBOX_TRACE_CONNECT 1	       /* connect() refused (cgroup/connect4|6) */
+#define SANDBOX_TRACE_SENDMSG 2	       /* an unconnected send refused (cgroup/sendmsg4|6) */
 #define SANDBOX_TRACE_SYSCALL_REFUSED 3 /* a call the seccomp filter refused */
 #define SANDBOX_TRACE_SYSCALL_KILLED 4	/* ... with a kill */
 #define SANDBOX_TRACE_SYSCALL_LOGGED 5	/* a SystemCallLog= call */
 
 /*
- * One traced attempt, through the run's ring buffer. It attributes (process, the address
- * the caller passed, the result); the counts come from the enforcing programs, so an event
- * lost to a full ring buffer loses only attribution.
+ * One attempt, through the run's ring buffer: who made it (and the address the caller
+ * passed). The counts are the tables' (sandbox_denial, sandbox_syscall_rule), so an event
+ * lost to a full ring buffer loses only the name.
  */
 struct sandbox_trace_event {
 	__u8 type;   /* SANDBOX_TRACE_* */

@@ -1,32 +1,25 @@
 /*
- * The audit trail's tracing programs: who made the attempts the sandbox refused.
+ * The audit trail's tracing programs for the seccomp filter: they count the calls a run's
+ * filter refuses or logs (seccomp does not count for itself) and report who made them.
  *
  * One set of these programs serves every run below a cgroup parent (a set per run would
- * make every system call on the machine pay once per run). A run takes part by adding a
- * ring buffer to `run_events` under its cgroup id; a task whose cgroup has none leaves at
- * the first lookup.
+ * make every system call on the machine pay once per run). A run takes part by adding its
+ * rules to `syscall_rules` and a ring buffer to `run_events` under its cgroup id; a task
+ * whose cgroup has none leaves at the first lookup.
  *
- *   - syscalls:sys_enter_/sys_exit_{connect,sendto,sendmsg,sendmmsg}, correlated through
- *     `pending` (keyed by thread): the address the caller passed, read at entry, and the
- *     result at exit. An EPERM is reported; user space keeps it only where the IP filter's
- *     own counters show a refusal of that address (EPERM has other causes too).
- *   - raw_tp/sys_exit: calls the run's seccomp filter refused with an errno (a refused call
- *     never fires sys_enter, but fires sys_exit with the filter's -errno) and calls it logs.
+ *   - raw_tp/sys_exit: calls the run's filter refused with an errno (a refused call never
+ *     fires sys_enter, but fires sys_exit with the filter's -errno), and calls it logs.
  *   - raw_tp/signal_generate: calls it answered with a kill (SIGSYS, SYS_SECCOMP).
  *
- * Counting: the IP filter's programs count refused connects and sends themselves; the
- * seccomp refusals are counted here, in place in `syscall_rules`. Events only attribute.
+ * Raw tracepoints need no tracefs. The IP filter's refusals are counted and reported by the
+ * IP filter's own programs (ip_filter.bpf.c), in the task that made the call.
  */
 #include <linux/bpf.h>
 #include <asm/ptrace.h>
-#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "sandbox_abi.h"
 
-#define AF_INET 2
-#define AF_INET6 10
-#define EPERM 1
 #define SIGSYS 31
 #define SYS_SECCOMP 1
 
@@ -54,179 +47,16 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } syscall_rules SEC(".maps");
 
-/* A socket call in flight: what the caller asked for. */
-struct pending_call {
-	__u8 type;
-	__u8 family;
-	__u16 port;
-	__u32 pad;
-	__u8 addr[SANDBOX_ADDR_LEN];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* a thread killed mid-call leaves its entry */
-	__type(key, __u32);		     /* the thread */
-	__type(value, struct pending_call);
-	__uint(max_entries, 4096);
-} pending SEC(".maps");
-
-/* The layout of the syscalls:sys_enter_* and sys_exit_* tracepoints' records. */
-struct syscall_enter {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 args[6];
-};
-
-struct syscall_exit {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__s64 ret;
-};
-
-struct user_sockaddr {
-	__u16 family;
-	__u16 port; /* network order */
-	union {
-		__u32 addr4;
-		struct {
-			__u32 flowinfo;
-			__u32 addr6[4];
-		};
-	};
-};
-
-/* The message header's first member, for sendmsg and sendmmsg. */
-struct user_msghdr_head {
-	__u64 name;
-	__s32 namelen;
-};
-
 static __always_inline void *ring_of_current(__u64 *cgroup)
 {
 	*cgroup = bpf_get_current_cgroup_id();
 	return bpf_map_lookup_elem(&run_events, cgroup);
 }
 
-/* At entry: remembers the address a task of a run passed. */
-static __always_inline int remember(__u8 type, __u64 user_addr, __s64 len)
-{
-	__u64 cgroup;
-	if (!user_addr || !ring_of_current(&cgroup))
-		return 0;
-	struct user_sockaddr sa = {};
-	if (len < 8 || bpf_probe_read_user(&sa, len < (__s64)sizeof sa ? 8 : sizeof sa,
-					   (void *)user_addr) < 0)
-		return 0;
-	struct pending_call call = {.type = type, .port = bpf_ntohs(sa.port)};
-	if (sa.family == AF_INET) {
-		call.family = AF_INET;
-		__builtin_memcpy(call.addr, &sa.addr4, 4);
-	} else if (sa.family == AF_INET6 && len >= 24) {
-		if (sa.addr6[0] == 0 && sa.addr6[1] == 0 && sa.addr6[2] == bpf_htonl(0xffff)) {
-			call.family = AF_INET; /* v4-mapped: reported as the IPv4 address */
-			__builtin_memcpy(call.addr, &sa.addr6[3], 4);
-		} else {
-			call.family = AF_INET6;
-			__builtin_memcpy(call.addr, sa.addr6, 16);
-		}
-	} else {
-		return 0;
-	}
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pending, &tid, &call, BPF_ANY);
-	return 0;
-}
-
-/* sendmsg and sendmmsg: the address is the message header's msg_name. */
-static __always_inline int remember_msghdr(__u64 user_msg)
-{
-	struct user_msghdr_head head = {};
-	if (!user_msg || bpf_probe_read_user(&head, sizeof head, (void *)user_msg) < 0)
-		return 0;
-	return remember(SANDBOX_TRACE_SENDMSG, head.name, head.namelen);
-}
-
 static __always_inline void fill_task(struct sandbox_trace_event *e)
 {
 	e->tgid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(e->comm, sizeof e->comm);
-}
-
-/* At exit: reports a call that failed with EPERM. */
-static __always_inline int report(struct syscall_exit *ctx)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
-	if (!call)
-		return 0;
-	struct pending_call seen = *call;
-	bpf_map_delete_elem(&pending, &tid);
-	__u64 cgroup;
-	void *ring = ring_of_current(&cgroup);
-	if (ctx->ret != -EPERM || !ring)
-		return 0;
-	struct sandbox_trace_event *e = bpf_ringbuf_reserve(ring, sizeof *e, 0);
-	if (!e)
-		return 0; /* full: the count is in the IP filter's table all the same */
-	e->type = seen.type;
-	e->family = seen.family;
-	e->port = seen.port;
-	e->result = (__s32)ctx->ret;
-	e->nr = (__u32)ctx->nr;
-	__builtin_memcpy(e->addr, seen.addr, sizeof e->addr);
-	fill_task(e);
-	bpf_ringbuf_submit(e, 0);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int rf_enter_connect(struct syscall_enter *ctx)
-{
-	return remember(SANDBOX_TRACE_CONNECT, ctx->args[1], (__s64)ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int rf_enter_sendto(struct syscall_enter *ctx)
-{
-	return remember(SANDBOX_TRACE_SENDMSG, ctx->args[4], (__s64)ctx->args[5]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int rf_enter_sendmsg(struct syscall_enter *ctx)
-{
-	return remember_msghdr(ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int rf_enter_sendmmsg(struct syscall_enter *ctx)
-{
-	return remember_msghdr(ctx->args[1]); /* the first message's header */
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int rf_exit_connect(struct syscall_exit *ctx)
-{
-	return report(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int rf_exit_sendto(struct syscall_exit *ctx)
-{
-	return report(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int rf_exit_sendmsg(struct syscall_exit *ctx)
-{
-	return report(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmmsg")
-int rf_exit_sendmmsg(struct syscall_exit *ctx)
-{
-	return report(ctx);
 }
 
 /* Counts a call of the run's rules and reports it. */

@@ -1,8 +1,8 @@
 #include "audit/trace_set.hpp"
 
-#include "audit/tracefs.hpp"
 #include "cgroup/invocations.hpp"
 #include "sandbox_abi.h"
+#include "util/background.hpp"
 
 #include <algorithm>
 #include <bpf/bpf.h>
@@ -11,8 +11,8 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <fcntl.h>
-#include <linux/perf_event.h>
 #include <map>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -33,27 +33,17 @@ namespace {
 constexpr const char *kAdvertXattr = "trusted.ringfence.trace";
 constexpr const char *kKeeperXattr = "trusted.ringfence.trace_keeper";
 constexpr unsigned kKeepSeconds = 10;
-constexpr std::uint32_t kRingBytes = 256 * 1024;
 
-// Where each program attaches: a syscalls:* tracepoint (through perf, which needs its id
-// from tracefs) or a raw tracepoint (no tracefs).
+// Raw tracepoints: no tracefs needed, and nothing that puts every system call of the
+// machine on the slow path, as syscalls:* tracepoints would (see docs/design.md).
 struct Attachment {
   bpf_program *(*program)(const syscall_trace &);
-  const char *tracepoint; // "syscalls/sys_enter_connect", or nullptr
-  const char *raw;        // "sys_exit", or nullptr
+  const char *tracepoint;
 };
 #define RF_PROG(name) [](const syscall_trace &s) { return s.progs.name; }
 const Attachment kAttachments[] = {
-    {RF_PROG(rf_enter_connect), "syscalls/sys_enter_connect", nullptr},
-    {RF_PROG(rf_enter_sendto), "syscalls/sys_enter_sendto", nullptr},
-    {RF_PROG(rf_enter_sendmsg), "syscalls/sys_enter_sendmsg", nullptr},
-    {RF_PROG(rf_enter_sendmmsg), "syscalls/sys_enter_sendmmsg", nullptr},
-    {RF_PROG(rf_exit_connect), "syscalls/sys_exit_connect", nullptr},
-    {RF_PROG(rf_exit_sendto), "syscalls/sys_exit_sendto", nullptr},
-    {RF_PROG(rf_exit_sendmsg), "syscalls/sys_exit_sendmsg", nullptr},
-    {RF_PROG(rf_exit_sendmmsg), "syscalls/sys_exit_sendmmsg", nullptr},
-    {RF_PROG(rf_sys_exit), nullptr, "sys_exit"},
-    {RF_PROG(rf_signal_generate), nullptr, "signal_generate"},
+    {RF_PROG(rf_sys_exit), "sys_exit"},
+    {RF_PROG(rf_signal_generate), "signal_generate"},
 };
 #undef RF_PROG
 constexpr std::size_t kLinkCount = std::size(kAttachments);
@@ -61,36 +51,12 @@ enum MapSlot : std::size_t { kRunEvents = kLinkCount, kSyscallRules, kGlobals, k
 
 UniqueFd dup_fd(int fd) { return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 3)); }
 
-Result<UniqueFd> attach_tracepoint(int program_fd, int tracepoint_id) {
-  perf_event_attr attr{};
-  attr.type = PERF_TYPE_TRACEPOINT;
-  attr.size = sizeof attr;
-  attr.config = static_cast<std::uint64_t>(tracepoint_id);
-  attr.sample_period = 1;
-  attr.wakeup_events = 1;
-  // Any cpu's event will do: the program runs for the tracepoint on every cpu.
-  UniqueFd event(static_cast<int>(
-      ::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
-  if (!event)
-    return Error::from_errno("perf_event_open");
-  int link = bpf_link_create(program_fd, event.get(), BPF_PERF_EVENT, nullptr);
-  if (link < 0)
-    return Error::from_errno("bpf_link_create", -link);
-  return UniqueFd(link); // the link holds the event
-}
-
-Result<UniqueFd> attach_one(const syscall_trace &skel, const Attachment &a, int tracepoint_id) {
-  int program_fd = bpf_program__fd(a.program(skel));
-  if (a.raw) {
-    int fd = bpf_raw_tracepoint_open(a.raw, program_fd);
-    if (fd < 0)
-      return Error::from_errno(std::string("Failed to attach to the raw tracepoint ") + a.raw, -fd);
-    return UniqueFd(fd);
-  }
-  Result<UniqueFd> link = attach_tracepoint(program_fd, tracepoint_id);
-  if (!link)
-    return link.error().wrap(std::string("Failed to attach to the tracepoint ") + a.tracepoint);
-  return link;
+Result<UniqueFd> attach_one(const syscall_trace &skel, const Attachment &a) {
+  int fd = bpf_raw_tracepoint_open(a.tracepoint, bpf_program__fd(a.program(skel)));
+  if (fd < 0)
+    return Error::from_errno(std::string("Failed to attach to the raw tracepoint ") + a.tracepoint,
+                             -fd);
+  return UniqueFd(fd);
 }
 
 bool map_is(int fd, bpf_map_type type, std::uint32_t key_size, std::uint32_t value_size) {
@@ -156,56 +122,6 @@ std::string get_xattr(int fd, const char *name) {
   return n > 0 ? std::string(value, static_cast<std::size_t>(n)) : std::string();
 }
 
-// Closes every fd of the process but those in `keep`: standard streams too, so that a reader
-// of ringfence's output is not kept waiting by a child it never knew of.
-void close_all_but(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
-  unsigned first = 0;
-  for (int fd : keep) {
-    if (fd >= static_cast<int>(first)) {
-      if (fd > static_cast<int>(first))
-        ::close_range(first, static_cast<unsigned>(fd) - 1, 0);
-      first = static_cast<unsigned>(fd) + 1;
-    }
-  }
-  ::close_range(first, ~0u, 0);
-}
-
-// Some kernel calls of the audit trail wait for an RCU grace period after their work is
-// done: a change to the map-in-map `run_events` (10-30 ms here), the last close of a
-// tracepoint's perf link (about 90 ms each). A child makes them instead, with only the fds
-// `keep` open (so it holds no lock of ours), and nothing waits for it: the supervisor or
-// init reaps it. Returns the child's pid.
-template <typename Work> Result<pid_t> in_background(std::vector<int> keep, Work work) {
-  pid_t child = ::fork();
-  if (child < 0)
-    return Error::from_errno("fork");
-  if (child == 0) {
-    close_all_but(std::move(keep));
-    ::_exit(work() ? 0 : 1);
-  }
-  return child;
-}
-
-// Adds the run's ring buffer to `run_events`. The entry is there as soon as the update is
-// made; only the grace period after it is left to the background.
-Status add_run_events(int run_events, std::uint64_t cgroup_id, int ring_fd) {
-  Result<pid_t> child = in_background({run_events, ring_fd}, [&] {
-    return bpf_map_update_elem(run_events, &cgroup_id, &ring_fd, BPF_ANY) == 0;
-  });
-  if (!child)
-    return child.error().wrap("Failed to add the run to the tracing programs");
-  for (;;) {
-    std::uint32_t inner_id = 0;
-    if (bpf_map_lookup_elem(run_events, &cgroup_id, &inner_id) == 0)
-      return Ok{};
-    int status = 0;
-    if (::waitpid(*child, &status, WNOHANG) == *child)
-      return Error::msg("Failed to add the run to the tracing programs (the table may be full)");
-    ::usleep(20);
-  }
-}
-
 Status add_to_globals(int globals_fd, int delta) {
   std::uint32_t key = 0, logging_runs = 0;
   if (int err = bpf_map_lookup_elem(globals_fd, &key, &logging_runs); err < 0)
@@ -235,23 +151,14 @@ int TraceSet::syscall_rules() const { return fds_[kSyscallRules].get(); }
 int TraceSet::globals() const { return fds_[kGlobals].get(); }
 
 Result<TraceSet> TraceSet::attach() {
-  std::vector<const char *> names;
-  for (const Attachment &a : kAttachments)
-    if (a.tracepoint)
-      names.push_back(a.tracepoint);
-  Result<std::vector<int>> ids = tracepoint_ids(names);
-  if (!ids)
-    return ids.error();
-
   SkelPtr<syscall_trace> skel(syscall_trace::open());
   if (!skel)
     return Error::from_errno("Failed to open the tracing programs");
   if (int err = syscall_trace::load(skel.get()); err < 0)
     return Error::from_errno("Failed to load the tracing programs", -err);
   std::vector<UniqueFd> fds;
-  std::size_t next_id = 0;
   for (const Attachment &a : kAttachments) {
-    Result<UniqueFd> link = attach_one(*skel, a, a.tracepoint ? (*ids)[next_id++] : 0);
+    Result<UniqueFd> link = attach_one(*skel, a);
     if (!link)
       return link.error(); // the links made so far detach as `fds` goes
     fds.push_back(std::move(*link));
@@ -322,55 +229,25 @@ Status TraceSet::advertise(int cgroup_fd) const {
 
 // ---- one run ----
 
-struct RunTrace::Sink {
-  std::vector<TracedConnect> *connects = nullptr;
-  std::vector<TracedSyscall> *syscalls = nullptr;
-
-  // Called by libbpf for each event: no exception may leave it.
-  static int on_event(void *self, void *data, std::size_t size) noexcept {
-    auto &sink = *static_cast<Sink *>(self);
-    if (size < sizeof(sandbox_trace_event) || !sink.connects)
-      return 0;
-    sandbox_trace_event e;
-    std::memcpy(&e, data, sizeof e);
-    Who who{static_cast<pid_t>(e.tgid),
-            std::string(reinterpret_cast<const char *>(e.comm),
-                        strnlen(reinterpret_cast<const char *>(e.comm), sizeof e.comm))};
-    try {
-      if (e.type == SANDBOX_TRACE_CONNECT || e.type == SANDBOX_TRACE_SENDMSG) {
-        TracedConnect c{e.type == SANDBOX_TRACE_SENDMSG, e.family, e.port, {}, std::move(who)};
-        std::memcpy(c.addr.data(), e.addr, sizeof e.addr);
-        sink.connects->push_back(std::move(c));
-      } else {
-        sink.syscalls->push_back({static_cast<int>(e.nr), std::move(who)});
-      }
-    } catch (...) {
-      return -ENOMEM;
-    }
-    return 0;
-  }
-};
-
 RunTrace::RunTrace(TraceSet set, std::string parent_path, UniqueFd parent,
-                   std::uint64_t cgroup_id, std::vector<SyscallRule> rules, UniqueFd ring)
+                   std::uint64_t cgroup_id, std::vector<SyscallRule> rules)
     : set_(std::move(set)), parent_path_(std::move(parent_path)), parent_(std::move(parent)),
-      cgroup_id_(cgroup_id),
-      rules_(std::move(rules)), ring_(std::move(ring)), sink_(std::make_unique<Sink>()) {}
+      cgroup_id_(cgroup_id), rules_(std::move(rules)) {}
 
-RunTrace::RunTrace(RunTrace &&) noexcept = default;
+RunTrace::RunTrace(RunTrace &&other) noexcept
+    : set_(std::move(other.set_)), parent_path_(std::move(other.parent_path_)),
+      parent_(std::move(other.parent_)), cgroup_id_(other.cgroup_id_),
+      rules_(std::move(other.rules_)), logging_(other.logging_),
+      enrolled_(std::exchange(other.enrolled_, false)) {}
 
 Result<RunTrace> RunTrace::enroll(TraceSet set, const std::string &parent_path, int parent_fd,
-                                  std::uint64_t cgroup_id, const std::vector<SyscallRule> &rules) {
-  UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rf_run_events", 0, 0, kRingBytes, nullptr));
-  if (!ring)
-    return Error::from_errno("Failed to create the run's event ring buffer");
+                                  std::uint64_t cgroup_id, const std::vector<SyscallRule> &rules,
+                                  RunEvents &events) {
   UniqueFd parent(::openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!parent)
     return Error::from_errno("Failed to open the cgroup parent");
-  RunTrace run(std::move(set), parent_path, std::move(parent), cgroup_id, rules, std::move(ring));
-  run.consumer_.reset(ring_buffer__new(run.ring_.get(), &Sink::on_event, run.sink_.get(), nullptr));
-  if (!run.consumer_)
-    return Error::from_errno("Failed to map the run's event ring buffer");
+  RunTrace run(std::move(set), parent_path, std::move(parent), cgroup_id, rules);
+  run.enrolled_ = true; // from here on, the destructor undoes what is done
 
   std::vector<sandbox_syscall_key> keys;
   std::vector<sandbox_syscall_rule> values;
@@ -398,7 +275,7 @@ Result<RunTrace> RunTrace::enroll(TraceSet set, const std::string &parent_path, 
   if (run.logging_)
     RF_TRY(add_to_globals(run.set_.globals(), +1)); // the caller holds the parent's lock
   // Last: from here on the programs report the run.
-  RF_TRY(add_run_events(run.set_.run_events(), cgroup_id, run.ring_.get()));
+  RF_TRY(events.join(run.set_.run_events()));
   return run;
 }
 
@@ -423,10 +300,9 @@ bool parent_exists(int parent_fd) {
 
 } // namespace
 
-// In the teardown child: removes the run's ring buffer and, when no other run below the
-// parent holds the set, keeps it for the next run for a while.
+// In the teardown child: when no other run below the parent holds the set, keeps it for the
+// next run for a while.
 bool RunTrace::hand_over(const std::string &parent_path) const {
-  bpf_map_delete_elem(set_.run_events(), &cgroup_id_);
   Result<cgroup::SupervisorMark> self = cgroup::SupervisorMark::of_process(::getpid());
   if (!self)
     return false;
@@ -455,7 +331,7 @@ bool RunTrace::hand_over(const std::string &parent_path) const {
 }
 
 RunTrace::~RunTrace() {
-  if (!ring_)
+  if (!enrolled_)
     return; // moved from
   std::vector<sandbox_syscall_key> keys;
   for (const SyscallRule &rule : rules_)
@@ -469,21 +345,11 @@ RunTrace::~RunTrace() {
     if (Locked lock(parent_.get()); lock)
       static_cast<void>(add_to_globals(set_.globals(), -1));
   // The child holds the programs last: when no other run holds them, they detach as it
-  // exits, and neither wait is the supervisor's.
+  // exits, and the supervisor does not wait for that.
   std::vector<int> keep{parent_.get()};
   for (const UniqueFd &fd : set_.fds_)
     keep.push_back(fd.get());
   static_cast<void>(in_background(keep, [this] { return hand_over(parent_path_); }));
-}
-
-int RunTrace::event_fd() const { return ring_buffer__epoll_fd(consumer_.get()); }
-
-void RunTrace::drain(std::vector<TracedConnect> &connects, std::vector<TracedSyscall> &syscalls) {
-  sink_->connects = &connects;
-  sink_->syscalls = &syscalls;
-  ring_buffer__consume(consumer_.get());
-  sink_->connects = nullptr;
-  sink_->syscalls = nullptr;
 }
 
 std::vector<SyscallTotal> RunTrace::syscall_totals() const {

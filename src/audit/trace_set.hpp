@@ -1,5 +1,5 @@
-// The audit trail's tracing programs (bpf/syscall_trace.bpf.c): one set for all runs below a
-// cgroup parent, and each run's part in it.
+// The audit trail's tracing programs (bpf/syscall_trace.bpf.c), which count what a run's
+// seccomp filter refuses: one set for all runs below a cgroup parent, and each run's part.
 //
 // Nothing pins the set: every supervisor of a run below the parent holds its fds. The first
 // one loads and attaches the programs; later ones take copies of the fds from a live one
@@ -9,6 +9,7 @@
 
 #include "audit/audit_log.hpp"
 #include "audit/ledger.hpp"
+#include "audit/run_events.hpp"
 #include "util/bpf_handles.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
@@ -49,46 +50,30 @@ struct SyscallRule {
   int err = 0; // SyscallAction::errno_return
 };
 
-// What the tracing programs saw one run do.
-struct TracedConnect {
-  bool sendmsg = false; // else connect
-  int family = 0;       // AF_INET or AF_INET6
-  std::uint16_t port = 0;
-  std::array<std::uint8_t, 16> addr{};
-  Who who;
-};
-struct TracedSyscall {
-  int nr = 0;
-  Who who;
-};
-
 struct SyscallTotal {
   SyscallRule rule;
   std::uint64_t count = 0;
   Who last;
 };
 
-// One run's part in the set: its ring buffer in `run_events` and its rules in
-// `syscall_rules`, removed on destruction.
+// One run's part in the set: its rules in `syscall_rules` (removed on destruction) and its
+// ring buffer in `run_events`.
 class RunTrace {
 public:
   // Call under the parent's lock.
   static Result<RunTrace> enroll(TraceSet set, const std::string &parent_path, int parent_fd,
-                                 std::uint64_t cgroup_id, const std::vector<SyscallRule> &rules);
+                                 std::uint64_t cgroup_id, const std::vector<SyscallRule> &rules,
+                                 RunEvents &events);
   RunTrace(RunTrace &&) noexcept;
   RunTrace &operator=(RunTrace &&) = delete;
   ~RunTrace();
 
-  // Readable when events wait (epoll).
-  int event_fd() const;
-  // Reads what waits in the ring buffer into the two lists.
-  void drain(std::vector<TracedConnect> &connects, std::vector<TracedSyscall> &syscalls);
   // The counters of the run's rules (only those that counted something).
   std::vector<SyscallTotal> syscall_totals() const;
 
 private:
   RunTrace(TraceSet set, std::string parent_path, UniqueFd parent, std::uint64_t cgroup_id,
-           std::vector<SyscallRule> rules, UniqueFd ring);
+           std::vector<SyscallRule> rules);
   bool hand_over(const std::string &parent_path) const;
   TraceSet set_;
   std::string parent_path_;
@@ -96,10 +81,7 @@ private:
   std::uint64_t cgroup_id_;
   std::vector<SyscallRule> rules_;
   bool logging_ = false;
-  UniqueFd ring_;
-  struct Sink; // where drain() puts events; on the heap, so its address survives moves
-  std::unique_ptr<Sink> sink_;
-  RingBufferPtr consumer_;
+  bool enrolled_ = false;
 };
 
 // The build of bpf/syscall_trace.bpf.c (a hash of the object): a set is shared only with

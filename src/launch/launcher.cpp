@@ -212,6 +212,7 @@ private:
   Status prepare_audit_trace();
   Status enroll_in_trace(const std::vector<audit::SyscallRule> &rules);
   void drain_trace();
+  Result<audit::RunEvents *> run_events();
   RunOutcome supervise();
   Result<int> run_command(std::size_t index, Supervisor &supervisor, RunOutcome &failure);
   void stop_at(const char *stage) const;
@@ -231,6 +232,7 @@ private:
   std::optional<netfilter::RunFilter> ip_filter_;
   std::optional<netfilter::InheritedSocketGuard> inherited_sockets_;
   std::optional<netfilter::IpCounters> ip_totals_;
+  std::optional<audit::RunEvents> events_; // before the owners of the maps it joined
   std::optional<audit::RunTrace> trace_;
   std::string audit_trail_off_; // AuditTrail=best-effort without tracing: why
   audit::RefusalReport refusals_;
@@ -427,6 +429,11 @@ Status Invocation::prepare_ip_filter() {
     return installed.error().wrap("IP filter");
   ip_filter_.emplace(std::move(*installed));
   if (policy_.has_ip_filter()) {
+    // Refused connects and sends name their process in the run's ring buffer.
+    Result<audit::RunEvents *> events = run_events();
+    if (!events)
+      return events.error().wrap("IP filter");
+    RF_TRY((*events)->join(filter->maps().run_events.get()));
     std::vector<netfilter::InheritedSocket> sockets =
         netfilter::inherited_ip_sockets(plans_.front().listen_fds);
     if (!sockets.empty()) {
@@ -460,12 +467,12 @@ std::vector<audit::SyscallRule> audited_syscalls(const Policy &policy) {
 
 } // namespace
 
-// The tracing programs that say who made the refused attempts (and count what the seccomp
-// filter refuses). AuditTrail=required (the default) makes programs that cannot attach a
-// reason not to start; best-effort starts without them, and says so.
+// The tracing programs that count what the seccomp filter refuses (or logs), and say who.
+// AuditTrail=required (the default) makes programs that cannot attach a reason not to start;
+// best-effort starts without them, and says so.
 Status Invocation::prepare_audit_trace() {
   std::vector<audit::SyscallRule> rules = audited_syscalls(policy_);
-  if (rules.empty() && !policy_.has_ip_filter())
+  if (rules.empty()) // the IP filter's refusals are counted and named by its own programs
     return Ok{};
   Status enrolled = enroll_in_trace(rules);
   if (enrolled)
@@ -476,6 +483,16 @@ Status Invocation::prepare_audit_trace() {
   std::fprintf(stderr, "ringfence: %s: starting without the audit trail's tracing: %s\n",
                policy_.unit_name.c_str(), audit_trail_off_.c_str());
   return Ok{};
+}
+
+Result<audit::RunEvents *> Invocation::run_events() {
+  if (!events_) {
+    Result<audit::RunEvents> created = audit::RunEvents::create(cgroup_->id());
+    if (!created)
+      return created.error();
+    events_.emplace(std::move(*created));
+  }
+  return &*events_;
 }
 
 Status Invocation::enroll_in_trace(const std::vector<audit::SyscallRule> &rules) {
@@ -489,8 +506,11 @@ Status Invocation::enroll_in_trace(const std::vector<audit::SyscallRule> &rules)
   if (!set)
     return set.error();
   RF_TRY(set->advertise(cgroup_->fd()));
-  Result<audit::RunTrace> run =
-      audit::RunTrace::enroll(std::move(*set), parent_path_, parent.get(), cgroup_->id(), rules);
+  Result<audit::RunEvents *> events = run_events();
+  if (!events)
+    return events.error();
+  Result<audit::RunTrace> run = audit::RunTrace::enroll(std::move(*set), parent_path_, parent.get(),
+                                                        cgroup_->id(), rules, **events);
   if (!run)
     return run.error();
   trace_.emplace(std::move(*run));
@@ -565,8 +585,8 @@ RunOutcome Invocation::supervise() {
   Supervisor supervisor(*relay, cgroup_->fd());
   if (ip_filter_ || trace_) // refusals reach the audit log while the service runs
     supervisor.every(kDenialReportInterval, [this] { report_denials(); });
-  if (trace_) // drained as events come, so that a flood does not fill the ring buffer
-    supervisor.watch(trace_->event_fd(), [this] { drain_trace(); });
+  if (events_) // drained as events come, so that a flood does not fill the ring buffer
+    supervisor.watch(events_->poll_fd(), [this] { drain_trace(); });
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     Result<int> status = run_command(i, supervisor, outcome);
     if (!status)
@@ -611,11 +631,11 @@ void Invocation::read_ip_accounting() {
 }
 
 void Invocation::drain_trace() {
-  if (!trace_)
+  if (!events_)
     return;
   std::vector<audit::TracedConnect> connects;
   std::vector<audit::TracedSyscall> syscalls;
-  trace_->drain(connects, syscalls);
+  events_->drain(connects, syscalls);
   refusals_.attribute(connects, syscalls);
 }
 

@@ -77,6 +77,7 @@ UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
   if (name == "counters") return &maps.counters;
   if (name == "denials") return &maps.denials;
   if (name == "denials_lost") return &maps.denials_lost;
+  if (name == "run_events") return &maps.run_events;
   return nullptr;
 }
 
@@ -126,7 +127,7 @@ std::optional<FoundProgram> inspect(std::uint32_t id) {
 
 bool complete(const FilterMaps &m) {
   return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters && m.denials &&
-         m.denials_lost;
+         m.denials_lost && m.run_events;
 }
 
 Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type type) {
@@ -185,7 +186,8 @@ Status take_maps(ip_filter &skel, FilterMaps &maps) {
       !dup_fd(skel.maps.allow6, maps.allow6) || !dup_fd(skel.maps.deny6, maps.deny6) ||
       !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters) ||
       !dup_fd(skel.maps.denials, maps.denials) ||
-      !dup_fd(skel.maps.denials_lost, maps.denials_lost))
+      !dup_fd(skel.maps.denials_lost, maps.denials_lost) ||
+      !dup_fd(skel.maps.run_events, maps.run_events))
     return Error::from_errno("Failed to keep the IP filter maps");
   return Ok{};
 }
@@ -339,13 +341,24 @@ std::uint64_t build_id() {
 }
 
 Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
+  // The egress program uses every map but `run_events`, which only the socket-call hooks
+  // (connect4 among them) report to.
   Result<std::vector<FoundProgram>> found = ours_attached(parent_fd, BPF_CGROUP_INET_EGRESS);
   if (!found)
     return found.error();
-  for (FoundProgram &program : *found)
-    if (program.build == build_id() && complete(program.maps))
+  Result<std::vector<FoundProgram>> hooks = ours_attached(parent_fd, BPF_CGROUP_INET4_CONNECT);
+  if (!hooks)
+    return hooks.error();
+  for (FoundProgram &program : *found) {
+    if (program.build != build_id())
+      continue;
+    for (FoundProgram &hook : *hooks)
+      if (hook.build == build_id() && !program.maps.run_events)
+        program.maps.run_events = std::move(hook.maps.run_events);
+    if (complete(program.maps))
       return std::optional<ParentFilter>(
           ParentFilter(std::make_shared<FilterMaps>(std::move(program.maps))));
+  }
   return std::optional<ParentFilter>();
 }
 

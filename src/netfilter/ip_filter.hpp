@@ -25,6 +25,7 @@ namespace rf::netfilter {
 // The shared maps of one attached program set.
 struct FilterMaps {
   UniqueFd allow4, deny4, allow6, deny6, policies, counters, denials, denials_lost;
+  UniqueFd run_events; // the runs' event ring buffers, by cgroup id (map-in-map)
 };
 
 // Refused attempts of one run to one remote address, port and protocol, of one kind.

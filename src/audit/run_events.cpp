@@ -1,0 +1,118 @@
+#include "audit/run_events.hpp"
+
+#include "sandbox_abi.h"
+#include "util/background.hpp"
+
+#include <bpf/bpf.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace rf::audit {
+namespace {
+
+constexpr std::uint32_t kRingBytes = 256 * 1024;
+
+std::string comm_text(const __u8 (&comm)[SANDBOX_COMM_LEN]) {
+  const char *text = reinterpret_cast<const char *>(comm);
+  return std::string(text, strnlen(text, sizeof comm));
+}
+
+} // namespace
+
+struct RunEvents::Sink {
+  std::vector<TracedConnect> *connects = nullptr;
+  std::vector<TracedSyscall> *syscalls = nullptr;
+
+  // Called by libbpf for each event: no exception may leave it.
+  static int on_event(void *self, void *data, std::size_t size) noexcept {
+    auto &sink = *static_cast<Sink *>(self);
+    if (size < sizeof(sandbox_trace_event) || !sink.connects)
+      return 0;
+    sandbox_trace_event e;
+    std::memcpy(&e, data, sizeof e);
+    try {
+      Who who{static_cast<pid_t>(e.tgid), comm_text(e.comm)};
+      if (e.type == SANDBOX_TRACE_CONNECT || e.type == SANDBOX_TRACE_SENDMSG) {
+        TracedConnect c{e.type == SANDBOX_TRACE_SENDMSG, e.family, e.port, {}, std::move(who)};
+        std::memcpy(c.addr.data(), e.addr, sizeof e.addr);
+        sink.connects->push_back(std::move(c));
+      } else {
+        sink.syscalls->push_back({static_cast<int>(e.nr), std::move(who)});
+      }
+    } catch (...) {
+      return -ENOMEM;
+    }
+    return 0;
+  }
+};
+
+RunEvents::RunEvents(std::uint64_t cgroup_id, UniqueFd ring)
+    : cgroup_id_(cgroup_id), ring_(std::move(ring)), sink_(std::make_unique<Sink>()) {}
+RunEvents::RunEvents(RunEvents &&) noexcept = default;
+
+Result<RunEvents> RunEvents::create(std::uint64_t cgroup_id) {
+  UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rf_run_events", 0, 0, kRingBytes, nullptr));
+  if (!ring)
+    return Error::from_errno("Failed to create the run's event ring buffer");
+  RunEvents events(cgroup_id, std::move(ring));
+  events.consumer_.reset(
+      ring_buffer__new(events.ring_.get(), &Sink::on_event, events.sink_.get(), nullptr));
+  if (!events.consumer_)
+    return Error::from_errno("Failed to map the run's event ring buffer");
+  return events;
+}
+
+// A map-in-map update waits for a grace period after the entry is in: the background child
+// makes it, and this waits only until the programs can see the entry.
+Status RunEvents::join(int run_events_map) {
+  UniqueFd map(::fcntl(run_events_map, F_DUPFD_CLOEXEC, 3));
+  if (!map)
+    return Error::from_errno("Failed to keep a run_events map");
+  int map_fd = map.get(), ring_fd = ring_.get();
+  std::uint64_t cgroup_id = cgroup_id_;
+  Result<pid_t> child = in_background({map_fd, ring_fd}, [=] {
+    return bpf_map_update_elem(map_fd, &cgroup_id, &ring_fd, BPF_ANY) == 0;
+  });
+  if (!child)
+    return child.error().wrap("Failed to add the run's event ring buffer");
+  for (;;) {
+    std::uint32_t inner_id = 0;
+    if (bpf_map_lookup_elem(map_fd, &cgroup_id, &inner_id) == 0)
+      break;
+    int status = 0;
+    if (::waitpid(*child, &status, WNOHANG) == *child)
+      return Error::msg("Failed to add the run's event ring buffer (the table may be full)");
+    ::usleep(20);
+  }
+  joined_.push_back(std::move(map));
+  return Ok{};
+}
+
+RunEvents::~RunEvents() {
+  if (joined_.empty())
+    return; // moved from, or never joined
+  std::vector<int> maps;
+  for (const UniqueFd &map : joined_)
+    maps.push_back(map.get());
+  std::uint64_t cgroup_id = cgroup_id_;
+  static_cast<void>(in_background(maps, [&] {
+    for (int map : maps)
+      bpf_map_delete_elem(map, &cgroup_id);
+    return true;
+  }));
+}
+
+int RunEvents::poll_fd() const { return ring_buffer__epoll_fd(consumer_.get()); }
+
+void RunEvents::drain(std::vector<TracedConnect> &connects, std::vector<TracedSyscall> &syscalls) {
+  sink_->connects = &connects;
+  sink_->syscalls = &syscalls;
+  ring_buffer__consume(consumer_.get());
+  sink_->connects = nullptr;
+  sink_->syscalls = nullptr;
+}
+
+} // namespace rf::audit

@@ -1,0 +1,57 @@
+// One run's event ring buffer: the BPF programs that refuse (the IP filter's connect and
+// sendmsg hooks) or count (the tracing programs' seccomp kills) put one event per attempt
+// in it, naming the process; the supervisor drains it as it becomes readable. The same ring
+// buffer is joined to each program set's `run_events` map under the run's cgroup id.
+#pragma once
+
+#include "audit/ledger.hpp"
+#include "util/bpf_handles.hpp"
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace rf::audit {
+
+// What the programs saw one run do.
+struct TracedConnect {
+  bool sendmsg = false; // else connect
+  int family = 0;       // AF_INET or AF_INET6 (a v4-mapped address is AF_INET)
+  std::uint16_t port = 0;
+  std::array<std::uint8_t, 16> addr{};
+  Who who;
+};
+struct TracedSyscall {
+  int nr = 0;
+  Who who;
+};
+
+class RunEvents {
+public:
+  static Result<RunEvents> create(std::uint64_t cgroup_id);
+  RunEvents(RunEvents &&) noexcept;
+  RunEvents &operator=(RunEvents &&) = delete;
+  ~RunEvents(); // leaves every map it joined (in the background: see util/background.hpp)
+
+  // Adds the ring buffer to a map-in-map `run_events` under the run's cgroup id; returns
+  // once the programs see it.
+  Status join(int run_events_map);
+
+  int ring_fd() const { return ring_.get(); }
+  int poll_fd() const; // readable when events wait
+  void drain(std::vector<TracedConnect> &connects, std::vector<TracedSyscall> &syscalls);
+
+private:
+  RunEvents(std::uint64_t cgroup_id, UniqueFd ring);
+  std::uint64_t cgroup_id_;
+  UniqueFd ring_;
+  std::vector<UniqueFd> joined_;
+  struct Sink; // where drain() puts events; on the heap, so its address survives moves
+  std::unique_ptr<Sink> sink_;
+  RingBufferPtr consumer_;
+};
+
+} // namespace rf::audit
