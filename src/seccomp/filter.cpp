@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <optional>
 #include <memory>
 #include <sched.h>
 #include <seccomp.h>
@@ -35,11 +36,25 @@ struct Rule {
   std::vector<scmp_arg_cmp> conditions;
 };
 
+// The plan of one ABI. Its keys are libseccomp's numbers (the native one, or a negative
+// pseudo-number for another ABI's own calls such as setuid32), which seccomp_rule_add
+// translates into the ABI's numbers.
 struct Plan {
+  std::uint32_t arch = SCMP_ARCH_NATIVE;
   std::uint32_t default_action = SCMP_ACT_ALLOW;
   std::map<int, std::uint32_t> actions;         // syscall number → unconditional action
   std::map<int, std::vector<Rule>> conditional; // replaces actions[nr]
 };
+
+// libseccomp's number for a call of the plan's ABI; nullopt when that ABI has no such call.
+std::optional<int> number(const Plan &plan, std::string_view name) {
+  if (name.find('\0') != std::string_view::npos)
+    return std::nullopt;
+  const std::string copy(name);
+  if (seccomp_syscall_resolve_name_arch(plan.arch, copy.c_str()) < 0)
+    return std::nullopt;
+  return seccomp_syscall_resolve_name(copy.c_str());
+}
 
 std::uint32_t entry_action(int action, std::uint32_t deny_action) {
   if (action == kDefaultAction)
@@ -69,17 +84,17 @@ void plan_filter(const Policy &policy, Plan &plan) {
   const SyscallFilter &filter = *policy.syscall_filter;
   if (!filter.allow_list) {
     for (const auto &[name, action] : filter.entries)
-      if (int nr = syscalls::native_number(name); nr >= 0)
-        plan.actions[nr] = entry_action(action, deny_action);
+      if (std::optional<int> nr = number(plan, name))
+        plan.actions[*nr] = entry_action(action, deny_action);
     return;
   }
   plan.default_action = kEnosys;
   for (const std::string &name : syscalls::expand_group("@known"))
-    if (int nr = syscalls::native_number(name); nr >= 0)
-      plan.actions[nr] = deny_action;
+    if (std::optional<int> nr = number(plan, name))
+      plan.actions[*nr] = deny_action;
   for (const auto &[name, action] : filter.entries)
-    if (int nr = syscalls::native_number(name); nr >= 0)
-      plan.actions[nr] = action == kDefaultAction ? SCMP_ACT_ALLOW
+    if (std::optional<int> nr = number(plan, name))
+      plan.actions[*nr] = action == kDefaultAction ? SCMP_ACT_ALLOW
                                                   : entry_action(action, deny_action);
 }
 
@@ -91,8 +106,8 @@ void plan_log(const Policy &policy, Plan &plan) {
   const SyscallLog &log = *policy.syscall_log;
   std::map<int, bool> listed;
   for (const std::string &name : log.names)
-    if (int nr = syscalls::native_number(name); nr >= 0)
-      listed[nr] = true;
+    if (std::optional<int> nr = number(plan, name))
+      listed[*nr] = true;
   if (log.allow_list) {
     for (const auto &[nr, yes] : listed)
       if (action_of(plan, nr) == SCMP_ACT_ALLOW)
@@ -111,20 +126,20 @@ void plan_log(const Policy &policy, Plan &plan) {
 }
 
 void refuse_whole(Plan &plan, const char *name, std::uint32_t action) {
-  int nr = syscalls::native_number(name);
-  if (nr >= 0 && allowed(action_of(plan, nr)))
-    plan.actions[nr] = action;
+  std::optional<int> nr = number(plan, name);
+  if (nr && allowed(action_of(plan, *nr)))
+    plan.actions[*nr] = action;
 }
 
 // Adds argument rules to an allowed syscall: `refusals` and `complement` (each rule with the
 // syscall's own action).
 void restrict_args(Plan &plan, const char *name, std::vector<Rule> refusals,
                    const std::vector<std::vector<scmp_arg_cmp>> &complement) {
-  int nr = syscalls::native_number(name);
-  if (nr < 0 || !allowed(action_of(plan, nr)))
-    return; // refused anyway
-  std::uint32_t own = action_of(plan, nr);
-  std::vector<Rule> &rules = plan.conditional[nr];
+  std::optional<int> nr = number(plan, name);
+  if (!nr || !allowed(action_of(plan, *nr)))
+    return; // refused anyway, or not a call of this ABI
+  std::uint32_t own = action_of(plan, *nr);
+  std::vector<Rule> &rules = plan.conditional[*nr];
   for (Rule &r : refusals)
     rules.push_back(std::move(r));
   for (const auto &conditions : complement)
@@ -168,9 +183,9 @@ void plan_address_families(const Policy &policy, Plan &plan) {
   }
   std::uint32_t refuse = SCMP_ACT_ERRNO(EAFNOSUPPORT);
   restrict_values(plan, "socket", 0, 0xffffffff, yes, no, refuse);
-  int nr = syscalls::native_number("socket");
-  if (plan.conditional.count(nr)) // families the headers do not know yet
-    plan.conditional[nr].push_back(
+  std::optional<int> nr = number(plan, "socket");
+  if (nr && plan.conditional.count(*nr)) // families the headers do not know yet
+    plan.conditional[*nr].push_back(
         {refuse, {SCMP_CMP(0, SCMP_CMP_GE, static_cast<std::uint64_t>(AF_MAX))}});
 }
 
@@ -279,22 +294,38 @@ void plan_io_uring(const Policy &policy, Plan &plan) {
   }
 }
 
-Status add_architectures(const Policy &policy, scmp_filter_ctx ctx) {
+// The ABIs the filter lets in: the native one always (the service is started through it),
+// and those SystemCallArchitectures= opts in. Every other ABI kills (SCMP_FLTATR_ACT_BADARCH):
+// its numbers mean other calls.
+Result<std::vector<std::uint32_t>> architectures(const Policy &policy) {
+  std::vector<std::uint32_t> archs{seccomp_arch_native()};
   for (const std::string &arch : policy.syscall_architectures) {
-    if (arch == "native" || arch == "x86-64")
-      continue;
-    // Another ABI has calls of its own (setuid32, mmap2, socketcall, ipc) and passes some
-    // arguments in memory: the rules above, written for x86-64, would not hold there.
-    return Error::msg("SystemCallArchitectures=" + arch +
-                      ": ringfence enforces its filters for the native ABI (x86-64) only, and "
-                      "refuses to let another ABI in");
+    std::uint32_t token = arch == "native" || arch == "x86-64" ? SCMP_ARCH_X86_64
+                          : arch == "x86"                     ? SCMP_ARCH_X86
+                          : arch == "x32"                     ? SCMP_ARCH_X32
+                                                              : 0;
+    if (token == 0)
+      return Error::msg("SystemCallArchitectures=" + arch +
+                        ": not an ABI of this machine (ringfence filters x86-64, x86 and x32)");
+    // i386 passes some arguments in memory, where seccomp cannot read them: socket() through
+    // socketcall(), and mmap() (old_mmap) and shmat() (through ipc()).
+    if (token == SCMP_ARCH_X86 && policy.restrict_address_families)
+      return Error::msg("SystemCallArchitectures=x86 cannot be combined with "
+                        "RestrictAddressFamilies=: i386 creates sockets through socketcall(), "
+                        "whose arguments seccomp cannot read");
+    if (token == SCMP_ARCH_X86 && policy.memory_deny_write_execute)
+      return Error::msg("SystemCallArchitectures=x86 cannot be combined with "
+                        "MemoryDenyWriteExecute=: i386's mmap() and ipc() take their "
+                        "arguments in memory, where seccomp cannot read them");
+    if (std::find(archs.begin(), archs.end(), token) == archs.end())
+      archs.push_back(token);
   }
-  static_cast<void>(ctx);
-  return Ok{};
+  return archs;
 }
 
-Plan make_plan(const Policy &policy) {
+Plan make_plan(const Policy &policy, std::uint32_t arch) {
   Plan plan;
+  plan.arch = arch;
   plan_filter(policy, plan);
   plan_log(policy, plan);
   plan_io_uring(policy, plan);
@@ -307,23 +338,29 @@ Plan make_plan(const Policy &policy) {
   return plan;
 }
 
-Result<Context> build(const Policy &policy) {
-  Plan plan = make_plan(policy);
+// The filter of one ABI. Rules are added exactly: libseccomp would otherwise rewrite an
+// i386 socket() rule into a socketcall() one, whose arguments are not the same.
+Result<Context> build_for(const Policy &policy, std::uint32_t arch) {
+  Plan plan = make_plan(policy, arch);
   Context ctx(seccomp_init(plan.default_action), seccomp_release);
   if (!ctx)
     return Error::msg("Failed to create a seccomp filter (libseccomp)");
-  // Other ABIs (i386's int 0x80, x32) kill: their numbers mean other calls.
+  if (arch != seccomp_arch_native()) {
+    if (int err = seccomp_arch_remove(ctx.get(), SCMP_ARCH_NATIVE); err < 0)
+      return Error::from_errno("Failed to set up a seccomp filter for another ABI", -err);
+    if (int err = seccomp_arch_add(ctx.get(), arch); err < 0)
+      return Error::from_errno("Failed to add an ABI to the seccomp filter", -err);
+  }
   if (int err = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
       err < 0)
     return Error::from_errno("Failed to set the seccomp filter's bad-ABI action", -err);
   seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);      // the child sets it itself
   seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); // binary tree: log(n) lookups
-  RF_TRY(add_architectures(policy, ctx.get()));
 
   for (const auto &[nr, action] : plan.actions) {
     if (plan.conditional.count(nr) || action == plan.default_action)
       continue;
-    if (int err = seccomp_rule_add(ctx.get(), action, nr, 0); err < 0)
+    if (int err = seccomp_rule_add_exact(ctx.get(), action, nr, 0); err < 0)
       return Error::from_errno("Failed to add a seccomp rule for system call " +
                                    std::to_string(nr),
                                -err);
@@ -332,12 +369,29 @@ Result<Context> build(const Policy &policy) {
     for (const Rule &rule : rules) {
       if (rule.action == plan.default_action)
         continue; // what does not match falls to the default anyway
-      if (int err = seccomp_rule_add_array(ctx.get(), rule.action, nr,
-                                           static_cast<unsigned>(rule.conditions.size()),
-                                           rule.conditions.data());
+      if (int err = seccomp_rule_add_exact_array(ctx.get(), rule.action, nr,
+                                                 static_cast<unsigned>(rule.conditions.size()),
+                                                 rule.conditions.data());
           err < 0)
         return Error::from_errno("Failed to add a seccomp argument rule", -err);
     }
+  return ctx;
+}
+
+// One filter (one program, Seccomp_filters: 1) with a section per ABI.
+Result<Context> build(const Policy &policy) {
+  Result<std::vector<std::uint32_t>> archs = architectures(policy);
+  if (!archs)
+    return archs.error();
+  Result<Context> ctx = build_for(policy, archs->front());
+  for (std::size_t i = 1; ctx && i < archs->size(); ++i) {
+    Result<Context> other = build_for(policy, (*archs)[i]);
+    if (!other)
+      return other.error();
+    if (int err = seccomp_merge(ctx->get(), other->get()); err < 0)
+      return Error::from_errno("Failed to merge the seccomp filters of two ABIs", -err);
+    static_cast<void>(other->release()); // seccomp_merge released it
+  }
   return ctx;
 }
 
@@ -372,7 +426,7 @@ Result<CompiledFilter> compile(const Policy &policy) {
 }
 
 std::vector<RefusedCall> refused_calls(const Policy &policy) {
-  Plan plan = make_plan(policy);
+  Plan plan = make_plan(policy, seccomp_arch_native());
   std::vector<RefusedCall> out;
   for (const auto &[nr, action] : plan.actions) {
     if (plan.conditional.count(nr) || allowed(action))

@@ -20,6 +20,8 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <seccomp.h>
+#include <cstddef>
 #include <sched.h>
 #include <string>
 #include <sys/mman.h>
@@ -188,14 +190,186 @@ TEST(SeccompFilterBpf, UnknownNumberGetsEnosysUnderAnAllowList) {
   EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, 1000)), errno_action(ENOSYS));
 }
 
-// Letting the i386 ABI through would need rules for its own calls (a deny list of @setuid
-// must also deny setuid32): ringfence refuses other ABIs instead of filtering them wrongly.
-TEST(SeccompFilter, AnotherAbiIsRefused) {
-  Policy p = policy_of("SystemCallFilter=~@setuid\nSystemCallArchitectures=native x86\n");
-  Result<seccomp::CompiledFilter> filter = seccomp::compile(p);
+// --- SystemCallArchitectures= opt-in: the same policy for i386 and x32 -------------------
+// This kernel runs neither ABI, so the exported program itself is checked.
+
+constexpr const char *kHardened = "SystemCallFilter=@system-service\n"
+                                  "SystemCallFilter=~@privileged @resources\n"
+                                  "SystemCallErrorNumber=EPERM\n"
+                                  "RestrictNamespaces=yes\nLockPersonality=yes\n"
+                                  "RestrictRealtime=yes\nRestrictSUIDSGID=yes\n";
+
+// The number of a call on an ABI (libseccomp's table), -1 if that ABI has no such call.
+int abi_number(std::uint32_t arch, const std::string &name) {
+  int nr = seccomp_syscall_resolve_name_arch(arch, name.c_str());
+  return nr < 0 ? -1 : nr;
+}
+
+// Every call systemd knows gets, on the opted-in ABI, the action the native call gets.
+void expect_same_actions_as_native(const std::string &unit, std::uint32_t scmp_arch,
+                                   std::uint32_t audit_arch) {
+  auto prog = program_of(policy_of(unit));
+  int compared = 0;
+  for (const std::string &name : syscalls::expand_group("@known")) {
+    int native = abi_number(SCMP_ARCH_X86_64, name), other = abi_number(scmp_arch, name);
+    if (native < 0 || other < 0)
+      continue;
+    ++compared;
+    EXPECT_EQ(run_bpf(prog, call(audit_arch, other)), run_bpf(prog, call(AUDIT_ARCH_X86_64, native)))
+        << name << " (" << other << ")";
+  }
+  EXPECT_GT(compared, 250);
+}
+
+TEST(SeccompArchitectures, X86OptInGivesI386CallsTheNativeActions) {
+  expect_same_actions_as_native(std::string(kHardened) + "SystemCallArchitectures=native x86\n",
+                                SCMP_ARCH_X86, AUDIT_ARCH_I386);
+}
+
+TEST(SeccompArchitectures, X32OptInGivesX32CallsTheNativeActions) {
+  expect_same_actions_as_native(std::string(kHardened) + "SystemCallArchitectures=native x32\n",
+                                SCMP_ARCH_X32, AUDIT_ARCH_X86_64);
+}
+
+// i386 has calls of its own (setuid32, chown32, ...): a deny list must deny them too.
+TEST(SeccompArchitectures, X86OptInDeniesI386OnlyCallsOfADeniedGroup) {
+  auto prog = program_of(policy_of("SystemCallFilter=~@setuid\nSystemCallErrorNumber=EPERM\n"
+                                   "SystemCallArchitectures=x86\n"));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, 213 /* setuid32 */)), errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, 23 /* setuid */)), errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, 20 /* getpid */)), kAllow);
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, SYS_setuid)), errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, SYS_getpid)), kAllow); // native stays in
+}
+
+TEST(SeccompArchitectures, X86OptInKeepsArgumentRules) {
+  auto prog = program_of(policy_of(std::string(kHardened) + "SystemCallArchitectures=x86\n"));
+  constexpr int unshare = 310, personality = 136, sched_setscheduler = 156, chmod = 15;
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, unshare, {CLONE_NEWNET})), errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, unshare, {CLONE_FILES})), kAllow);
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, personality, {PER_LINUX32})),
+            errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, personality, {PER_LINUX})), kAllow);
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, sched_setscheduler, {0, SCHED_FIFO})),
+            errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, chmod, {0, 04755})), errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, chmod, {0, 0755})), kAllow);
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, 1000)), errno_action(ENOSYS));
+}
+
+TEST(SeccompArchitectures, X32OptInKeepsArgumentRulesAndX32Numbers) {
+  auto prog = program_of(policy_of(std::string(kHardened) + "SystemCallArchitectures=x32\n"));
+  auto x32 = [](int nr) { return static_cast<int>(kX32Bit | static_cast<std::uint32_t>(nr)); };
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, x32(SYS_getpid))), kAllow);
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, x32(SYS_mount))), errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, x32(514) /* x32 ioctl */)), kAllow);
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, x32(SYS_personality), {PER_LINUX32})),
+            errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, x32(SYS_personality), {PER_LINUX})), kAllow);
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, x32(SYS_unshare), {CLONE_NEWUSER})),
+            errno_action(EPERM));
+  EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_I386, 20)), kKill); // only x32 opted in
+}
+
+TEST(SeccompArchitectures, OptInStaysOneProgramWithASectionPerAbi) {
+  std::string code =
+      pfc(policy_of("SystemCallFilter=~mount\nSystemCallArchitectures=native x86 x32\n"));
+  for (const char *arch : {"x86_64", "x86", "x32"})
+    EXPECT_NE(code.find(std::string("# filter for arch ") + arch + " "), std::string::npos)
+        << arch << "\n"
+        << code;
+  EXPECT_NE(code.find("# invalid architecture action\naction KILL_PROCESS;"), std::string::npos);
+}
+
+// i386 passes these calls' arguments in memory: the rules would not hold there.
+TEST(SeccompArchitectures, X86WithRestrictAddressFamiliesIsRefused) {
+  Result<seccomp::CompiledFilter> filter = seccomp::compile(
+      policy_of("RestrictAddressFamilies=AF_UNIX\nSystemCallArchitectures=native x86\n"));
   ASSERT_FALSE(filter);
-  EXPECT_NE(filter.error().message().find("x86"), std::string::npos)
+  EXPECT_NE(filter.error().message().find("socketcall"), std::string::npos)
       << filter.error().message();
+}
+
+TEST(SeccompArchitectures, X86WithMemoryDenyWriteExecuteIsRefused) {
+  Result<seccomp::CompiledFilter> filter = seccomp::compile(
+      policy_of("MemoryDenyWriteExecute=yes\nSystemCallArchitectures=native x86\n"));
+  ASSERT_FALSE(filter);
+  EXPECT_NE(filter.error().message().find("mmap"), std::string::npos)
+      << filter.error().message();
+}
+
+TEST(SeccompArchitectures, X32WithEveryDirectiveIsAccepted) {
+  EXPECT_TRUE(seccomp::compile(policy_of(std::string(kHardened) +
+                                         "RestrictAddressFamilies=AF_UNIX\n"
+                                         "MemoryDenyWriteExecute=yes\n"
+                                         "SystemCallArchitectures=native x32\n")));
+}
+
+// --- the kernel's action cache -------------------------------------------------------------
+// When a filter is attached, the kernel emulates it once per native syscall number with only
+// nr and arch known (seccomp_is_const_allow() in kernel/seccomp.c): a call whose path loads
+// nothing else and ends in SECCOMP_RET_ALLOW is answered from a bitmap, without running the
+// filter. This is that emulation, instruction for instruction.
+bool kernel_caches_allow(const std::vector<sock_filter> &prog, std::uint32_t arch, int nr) {
+  std::uint32_t a = 0;
+  for (std::size_t pc = 0; pc < prog.size(); ++pc) {
+    const sock_filter &in = prog[pc];
+    switch (in.code) {
+    case BPF_LD | BPF_W | BPF_ABS:
+      if (in.k == offsetof(seccomp_data, nr))
+        a = static_cast<std::uint32_t>(nr);
+      else if (in.k == offsetof(seccomp_data, arch))
+        a = arch;
+      else
+        return false; // an argument or the instruction pointer: not constant
+      break;
+    case BPF_RET | BPF_K: return in.k == SECCOMP_RET_ALLOW;
+    case BPF_JMP | BPF_JA: pc += in.k; break;
+    case BPF_JMP | BPF_JEQ | BPF_K: pc += a == in.k ? in.jt : in.jf; break;
+    case BPF_JMP | BPF_JGE | BPF_K: pc += a >= in.k ? in.jt : in.jf; break;
+    case BPF_JMP | BPF_JGT | BPF_K: pc += a > in.k ? in.jt : in.jf; break;
+    case BPF_JMP | BPF_JSET | BPF_K: pc += (a & in.k) ? in.jt : in.jf; break;
+    case BPF_ALU | BPF_AND | BPF_K: a &= in.k; break;
+    default: return false;
+    }
+  }
+  return false;
+}
+
+constexpr const char *kIssuePolicy = "SystemCallFilter=@system-service\n"
+                                     "SystemCallFilter=~@privileged @resources\n"
+                                     "SystemCallErrorNumber=EPERM\n"
+                                     "SystemCallArchitectures=native\n"
+                                     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
+                                     "RestrictNamespaces=yes\nLockPersonality=yes\n"
+                                     "MemoryDenyWriteExecute=yes\nRestrictRealtime=yes\n"
+                                     "RestrictSUIDSGID=yes\n";
+
+// Every call allowed without argument checks is in the cache; a cached call is allowed.
+void expect_cache_shape(const std::vector<sock_filter> &prog) {
+  for (long nr : {SYS_getppid, SYS_getpid, SYS_read, SYS_write, SYS_close, SYS_futex,
+                  SYS_epoll_wait, SYS_clock_nanosleep, SYS_rt_sigreturn, SYS_execve})
+    EXPECT_TRUE(kernel_caches_allow(prog, AUDIT_ARCH_X86_64, static_cast<int>(nr))) << nr;
+  for (long nr : {SYS_socket, SYS_mmap, SYS_personality, SYS_clone, SYS_openat})
+    EXPECT_FALSE(kernel_caches_allow(prog, AUDIT_ARCH_X86_64, static_cast<int>(nr))) << nr;
+  int cached = 0;
+  for (int nr = 0; nr < 512; ++nr) {
+    if (!kernel_caches_allow(prog, AUDIT_ARCH_X86_64, nr))
+      continue;
+    ++cached;
+    EXPECT_EQ(run_bpf(prog, call(AUDIT_ARCH_X86_64, nr, {~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull})),
+              kAllow)
+        << nr;
+  }
+  EXPECT_GT(cached, 200);
+}
+
+TEST(SeccompActionCache, AllowedCallsWithoutArgumentRulesAreCached) {
+  expect_cache_shape(program_of(policy_of(kIssuePolicy)));
+}
+
+TEST(SeccompActionCache, OptedInAbisLeaveTheNativeCacheAsItIs) {
+  expect_cache_shape(program_of(policy_of(std::string(kIssuePolicy) + "SystemCallArchitectures=x32\n")));
 }
 
 TEST(SeccompFilter, NativeAndX8664AreTheSameAbi) {
