@@ -4,8 +4,8 @@
 // loaded by this program itself. Also the time to build ringfence's filter (compile()),
 // which every `ringfence run` pays at launch.
 //
-// Usage: bench-syscall RINGFENCE [RUN OPTIONS...]     (b needs root; skipped otherwise)
-//        bench-syscall --inner [--systemd-stack | --allow-all]  (one measurement, ns/call)
+// Usage: bench-syscall [--quick] RINGFENCE [RUN OPTIONS...]  (b needs root; skipped otherwise)
+//        bench-syscall --inner [--quick] [--systemd-stack | --allow-all]  (one measurement)
 #include "policy/syscall_groups.hpp"
 #include "seccomp/cache.hpp"
 #include "seccomp/filter.hpp"
@@ -35,8 +35,9 @@
 
 namespace {
 
-constexpr long kCalls = 5'000'000;
-constexpr int kRuns = 7;
+// --quick (CI's smoke run) takes a tenth of the calls and three runs.
+long kCalls = 5'000'000;
+int kRuns = 7;
 
 // The policy of setting (b), as -p assignments and as unit text for compile().
 const std::vector<std::string> kPolicy = {
@@ -327,39 +328,57 @@ void measure_compile() {
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && std::string(argv[1]) == "--inner")
-    return inner(argc >= 3 && std::string(argv[2]) == "--systemd-stack",
-                 argc >= 3 && std::string(argv[2]) == "--allow-all");
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s RINGFENCE [RUN OPTIONS...]\n", argv[0]);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool is_inner = !args.empty() && args[0] == "--inner";
+  if (is_inner)
+    args.erase(args.begin());
+  bool quick = !args.empty() && args[0] == "--quick";
+  if (quick) {
+    args.erase(args.begin());
+    kCalls /= 10;
+    kRuns = 3;
+  }
+  if (is_inner)
+    return inner(!args.empty() && args[0] == "--systemd-stack",
+                 !args.empty() && args[0] == "--allow-all");
+  if (args.empty()) {
+    std::fprintf(stderr, "usage: %s [--quick] RINGFENCE [RUN OPTIONS...]\n", argv[0]);
     return 2;
   }
   std::string self = self_path();
+  // The inner measurements take the same number of calls as this process.
+  std::vector<std::string> inner_args{self, "--inner"};
+  if (quick)
+    inner_args.emplace_back("--quick");
+  auto with = [&](std::vector<std::string> before, std::vector<std::string> after) {
+    before.insert(before.end(), inner_args.begin(), inner_args.end());
+    before.insert(before.end(), after.begin(), after.end());
+    return before;
+  };
   std::printf("ns per getppid(), median of %d runs of %ld calls\n", kRuns, kCalls);
 
-  double bare = run_inner({self, "--inner"});
+  double bare = run_inner(with({}, {}));
   std::printf("(a) no seccomp:               %7.2f ns\n", bare);
 
   if (::geteuid() == 0) {
-    std::vector<std::string> wrapped{argv[1], "run"};
-    for (int i = 2; i < argc; ++i)
-      wrapped.emplace_back(argv[i]);
+    std::vector<std::string> wrapped{args[0], "run"};
+    wrapped.insert(wrapped.end(), args.begin() + 1, args.end());
     for (const auto &p : kPolicy) {
       wrapped.emplace_back("-p");
       wrapped.push_back(p);
     }
-    wrapped.insert(wrapped.end(), {"--", self, "--inner"});
-    double one = run_inner(wrapped);
+    wrapped.emplace_back("--");
+    double one = run_inner(with(wrapped, {}));
     std::printf("(b) ringfence, one filter:    %7.2f ns  (+%.2f ns, x%.2f)\n", one, one - bare,
                 one / bare);
   } else {
     std::printf("(b) ringfence, one filter:    skipped (ringfence run needs root)\n");
   }
 
-  double floor = run_inner({self, "--inner", "--allow-all"});
+  double floor = run_inner(with({}, {"--allow-all"}));
   std::printf("(f) one empty filter (floor): %7.2f ns  (+%.2f ns, x%.2f)\n", floor, floor - bare,
               floor / bare);
-  double stack = run_inner({self, "--inner", "--systemd-stack"});
+  double stack = run_inner(with({}, {"--systemd-stack"}));
   std::printf("(c) systemd-shaped stack:     %7.2f ns  (+%.2f ns, x%.2f)\n", stack, stack - bare,
               stack / bare);
 
