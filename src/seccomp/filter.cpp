@@ -440,7 +440,7 @@ std::vector<RefusedCall> refused_calls(const Policy &policy) {
 }
 
 std::vector<int> logged_calls(const Policy &policy, int limit) {
-  Plan plan = make_plan(policy);
+  Plan plan = make_plan(policy, seccomp_arch_native());
   std::vector<int> out;
   for (int nr = 0; nr < limit; ++nr)
     if (!plan.conditional.count(nr) && action_of(plan, nr) == SCMP_ACT_LOG)

@@ -9,8 +9,8 @@
 // Also the time to build ringfence's filter (compile()), to take it from the cache, and to
 // load it (seccomp(2)), which a launch pays.
 //
-// Usage: bench-syscall RINGFENCE [RUN OPTIONS...]     (b needs root; skipped otherwise)
-//        bench-syscall --inner [SETTING]   (one measurement, ns/call; SETTING: --systemd-stack,
+// Usage: bench-syscall [--quick] RINGFENCE [RUN OPTIONS...]  (b needs root; skipped otherwise)
+//        bench-syscall --inner [--quick] [SETTING]   (one measurement, ns/call; SETTING: --systemd-stack,
 //                      --allow-all, --allow-all-spec, --uncached, --ringfence-filter)
 #include "policy/syscall_groups.hpp"
 #include "seccomp/cache.hpp"
@@ -43,9 +43,20 @@
 
 namespace {
 
-constexpr long kCalls = 2'000'000;
-constexpr int kRuns = 5;
-constexpr int kRounds = 5;
+// --quick (CI's smoke run, and tests/bench/run's rounds) takes a tenth of the calls.
+long kCalls = 2'000'000;
+int kRuns = 5;
+int kRounds = 5;
+
+// Removes a leading --quick from `args`, and makes the run short if there was one.
+void take_quick(std::vector<std::string> &args) {
+  if (args.empty() || args[0] != "--quick")
+    return;
+  args.erase(args.begin());
+  kCalls /= 10;
+  kRuns = 3;
+  kRounds = 2;
+}
 
 // The policy of setting (b), as -p assignments and as unit text for compile().
 const std::vector<std::string> kPolicy = {
@@ -437,10 +448,15 @@ struct Setting {
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && std::string(argv[1]) == "--inner")
-    return inner(argc >= 3 ? argv[2] : "");
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s RINGFENCE [RUN OPTIONS...]\n", argv[0]);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool is_inner = !args.empty() && args[0] == "--inner";
+  if (is_inner)
+    args.erase(args.begin());
+  take_quick(args);
+  if (is_inner)
+    return inner(args.empty() ? "" : args[0]);
+  if (args.empty()) {
+    std::fprintf(stderr, "usage: %s [--quick] RINGFENCE [RUN OPTIONS...]\n", argv[0]);
     return 2;
   }
   pin_to_last_cpu();
@@ -456,9 +472,9 @@ int main(int argc, char **argv) {
   };
   if (::geteuid() == 0) {
     std::vector<std::string> &wrapped = settings[1].argv;
-    wrapped = {argv[1], "run"};
-    for (int i = 2; i < argc; ++i)
-      wrapped.emplace_back(argv[i]);
+    wrapped = {args[0], "run"};
+    for (std::size_t i = 1; i < args.size(); ++i)
+      wrapped.push_back(args[i]);
     for (const auto &p : kPolicy) {
       wrapped.emplace_back("-p");
       wrapped.push_back(p);
