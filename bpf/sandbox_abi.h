@@ -119,23 +119,15 @@ struct sandbox_denial {
 };
 
 /*
- * The seccomp side of the audit trail (bpf/syscall_trace.bpf.c). One set serves every run
- * below a cgroup parent; a run takes part by adding its ring buffer to `run_events` under
- * its cgroup id, and the system calls its seccomp filter refuses or logs to `syscall_rules`.
+ * The seccomp filter's kills in the audit trail (bpf/syscall_trace.bpf.c). One program
+ * serves every run below a cgroup parent; a run takes part by adding its ring buffer to
+ * `run_events` under its cgroup id, and the calls its filter kills to `syscall_rules`.
  */
 
 /* sandbox_syscall_rule.action */
-#define SANDBOX_SYSCALL_ERRNO 1 /* refused with `err` whatever the arguments */
-#define SANDBOX_SYSCALL_KILL 2	/* the process is killed (SIGSYS) */
-#define SANDBOX_SYSCALL_LOG 3	/* allowed, and logged (SystemCallLog=) */
+#define SANDBOX_SYSCALL_KILL 2 /* the process is killed (SIGSYS) */
 
 #define SANDBOX_MAX_SYSCALL 512
-/*
- * The key {cgroup, SANDBOX_RUN_STARTED} of a run with SystemCallLog= calls: its `count`
- * becomes 1 at the run's first successful execve. Calls before it are ringfence's own
- * setup of the service (in its cgroup from birth), made before the filter is loaded.
- */
-#define SANDBOX_RUN_STARTED SANDBOX_MAX_SYSCALL
 
 struct sandbox_syscall_key {
 	__u64 cgroup;
@@ -146,7 +138,7 @@ struct sandbox_syscall_key {
 /* Written by user space; the programs count into it in place (atomic adds). */
 struct sandbox_syscall_rule {
 	__u32 action; /* SANDBOX_SYSCALL_* */
-	__u32 err;    /* SANDBOX_SYSCALL_ERRNO: the errno the filter answers */
+	__u32 err;    /* unused (0) */
 	__u64 count;  /* calls refused (or logged) */
 	__u32 tgid;   /* the last process */
 	__u32 pad;
@@ -156,9 +148,7 @@ struct sandbox_syscall_rule {
 /* sandbox_trace_event.type */
 #define SANDBOX_TRACE_CONNECT 1	       /* connect() refused (cgroup/connect4|6) */
 #define SANDBOX_TRACE_SENDMSG 2	       /* an unconnected send refused (cgroup/sendmsg4|6) */
-#define SANDBOX_TRACE_SYSCALL_REFUSED 3 /* a call the seccomp filter refused */
-#define SANDBOX_TRACE_SYSCALL_KILLED 4	/* ... with a kill */
-#define SANDBOX_TRACE_SYSCALL_LOGGED 5	/* a SystemCallLog= call */
+#define SANDBOX_TRACE_SYSCALL_KILLED 4 /* a call the seccomp filter answered with a kill */
 
 /*
  * One attempt, through the run's ring buffer: who made it (and the address the caller

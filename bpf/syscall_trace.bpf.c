@@ -1,18 +1,18 @@
 /*
- * The audit trail's tracing programs for the seccomp filter: they count the calls a run's
- * filter refuses or logs (seccomp does not count for itself) and report who made them.
+ * The audit trail's tracing program for the seccomp filter's kills: a kill sends SIGSYS
+ * (si_code SYS_SECCOMP, naming the call) to the caller, and raw_tp/signal_generate sees it.
+ * It counts the kills of the calls a run's filter kills whatever their arguments, and
+ * reports who made them.
  *
- * One set of these programs serves every run below a cgroup parent (a set per run would
- * make every system call on the machine pay once per run). A run takes part by adding its
- * rules to `syscall_rules` and a ring buffer to `run_events` under its cgroup id; a task
- * whose cgroup has none leaves at the first lookup.
+ * Why not more: the calls the filter refuses with an errno, or logs, reach the supervisor
+ * through seccomp's user notification, which costs nothing to other processes. A probe on
+ * sys_exit (a refused call fires it with the filter's -errno) would put every system call
+ * of the machine on the slow path while it is attached (measured: docs/benchmarks.md).
+ * signal_generate only fires when a signal is generated.
  *
- *   - raw_tp/sys_exit: calls the run's filter refused with an errno (a refused call never
- *     fires sys_enter, but fires sys_exit with the filter's -errno), and calls it logs.
- *   - raw_tp/signal_generate: calls it answered with a kill (SIGSYS, SYS_SECCOMP).
- *
- * Raw tracepoints need no tracefs. The IP filter's refusals are counted and reported by the
- * IP filter's own programs (ip_filter.bpf.c), in the task that made the call.
+ * One program serves every run below a cgroup parent. A run takes part by adding its rules
+ * to `syscall_rules` and a ring buffer to `run_events` under its cgroup id; a task whose
+ * cgroup has none leaves at the first lookup. Raw tracepoints need no tracefs.
  */
 #include <linux/bpf.h>
 #include <asm/ptrace.h>
@@ -22,10 +22,6 @@
 
 #define SIGSYS 31
 #define SYS_SECCOMP 1
-
-/* Runs with SystemCallLog= calls (written by user space): while there are none, successful
- * calls leave sys_exit at its first test. */
-__u32 logging_runs = 0;
 
 struct run_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -75,57 +71,6 @@ static __always_inline void count_call(void *ring, struct sandbox_syscall_rule *
 	e->result = (__s32)ret;
 	fill_task(e);
 	bpf_ringbuf_submit(e, 0);
-}
-
-#define SYS_EXECVE 59
-#define SYS_EXECVEAT 322
-
-/* Only runs with SystemCallLog= calls have the entry (and see successes here at all). */
-static __always_inline int mark_started(__u64 cgroup)
-{
-	struct sandbox_syscall_key key = {.cgroup = cgroup, .nr = SANDBOX_RUN_STARTED};
-	struct sandbox_syscall_rule *state = bpf_map_lookup_elem(&syscall_rules, &key);
-	if (state)
-		state->count = 1;
-	return 0;
-}
-
-static __always_inline int started(__u64 cgroup)
-{
-	struct sandbox_syscall_key key = {.cgroup = cgroup, .nr = SANDBOX_RUN_STARTED};
-	struct sandbox_syscall_rule *state = bpf_map_lookup_elem(&syscall_rules, &key);
-	return state && state->count;
-}
-
-/*
- * Runs on every system call's exit on the machine: the common case (success, or a task
- * outside every run) must leave after a test and at most one lookup.
- */
-SEC("raw_tp/sys_exit")
-int rf_sys_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	long ret = (long)ctx->args[1];
-	if ((ret >= 0 && !logging_runs) || ret < -4095)
-		return 0;
-	struct sandbox_syscall_key key = {};
-	void *ring = ring_of_current(&key.cgroup);
-	if (!ring)
-		return 0;
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	unsigned long nr = 0;
-	if (bpf_probe_read_kernel(&nr, sizeof nr, &regs->orig_rax) < 0 || nr >= SANDBOX_MAX_SYSCALL)
-		return 0;
-	if (ret == 0 && (nr == SYS_EXECVE || nr == SYS_EXECVEAT))
-		return mark_started(key.cgroup);
-	key.nr = (__u32)nr;
-	struct sandbox_syscall_rule *rule = bpf_map_lookup_elem(&syscall_rules, &key);
-	if (!rule)
-		return 0;
-	if (rule->action == SANDBOX_SYSCALL_LOG && started(key.cgroup))
-		count_call(ring, rule, SANDBOX_TRACE_SYSCALL_LOGGED, key.nr, ret);
-	else if (rule->action == SANDBOX_SYSCALL_ERRNO && ret == -(long)rule->err)
-		count_call(ring, rule, SANDBOX_TRACE_SYSCALL_REFUSED, key.nr, ret);
-	return 0;
 }
 
 /* The part of struct kernel_siginfo read here: SIGSYS's fields. */

@@ -42,12 +42,11 @@ struct Attachment {
 };
 #define RF_PROG(name) [](const syscall_trace &s) { return s.progs.name; }
 const Attachment kAttachments[] = {
-    {RF_PROG(rf_sys_exit), "sys_exit"},
     {RF_PROG(rf_signal_generate), "signal_generate"},
 };
 #undef RF_PROG
 constexpr std::size_t kLinkCount = std::size(kAttachments);
-enum MapSlot : std::size_t { kRunEvents = kLinkCount, kSyscallRules, kGlobals, kFdCount };
+enum MapSlot : std::size_t { kRunEvents = kLinkCount, kSyscallRules, kFdCount };
 
 UniqueFd dup_fd(int fd) { return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 3)); }
 
@@ -122,16 +121,6 @@ std::string get_xattr(int fd, const char *name) {
   return n > 0 ? std::string(value, static_cast<std::size_t>(n)) : std::string();
 }
 
-Status add_to_globals(int globals_fd, int delta) {
-  std::uint32_t key = 0, logging_runs = 0;
-  if (int err = bpf_map_lookup_elem(globals_fd, &key, &logging_runs); err < 0)
-    return Error::from_errno("Failed to read the tracing programs' globals", -err);
-  logging_runs = static_cast<std::uint32_t>(static_cast<int>(logging_runs) + delta);
-  if (int err = bpf_map_update_elem(globals_fd, &key, &logging_runs, BPF_ANY); err < 0)
-    return Error::from_errno("Failed to write the tracing programs' globals", -err);
-  return Ok{};
-}
-
 } // namespace
 
 std::uint64_t trace_build_id() {
@@ -148,7 +137,6 @@ std::uint64_t trace_build_id() {
 
 int TraceSet::run_events() const { return fds_[kRunEvents].get(); }
 int TraceSet::syscall_rules() const { return fds_[kSyscallRules].get(); }
-int TraceSet::globals() const { return fds_[kGlobals].get(); }
 
 Result<TraceSet> TraceSet::attach() {
   SkelPtr<syscall_trace> skel(syscall_trace::open());
@@ -165,7 +153,6 @@ Result<TraceSet> TraceSet::attach() {
   }
   fds.push_back(dup_fd(bpf_map__fd(skel->maps.run_events)));
   fds.push_back(dup_fd(bpf_map__fd(skel->maps.syscall_rules)));
-  fds.push_back(dup_fd(bpf_map__fd(skel->maps.bss)));
   for (const UniqueFd &fd : fds)
     if (!fd)
       return Error::from_errno("Failed to keep the tracing programs' maps");
@@ -196,8 +183,7 @@ Result<TraceSet> TraceSet::borrow(const std::string &text) {
       return Error::msg("the advertised fds are not the tracing programs' links");
   if (!map_is(fds[kRunEvents].get(), BPF_MAP_TYPE_HASH_OF_MAPS, sizeof(std::uint64_t), 4) ||
       !map_is(fds[kSyscallRules].get(), BPF_MAP_TYPE_HASH, sizeof(sandbox_syscall_key),
-              sizeof(sandbox_syscall_rule)) ||
-      !map_is(fds[kGlobals].get(), BPF_MAP_TYPE_ARRAY, 4, 4))
+              sizeof(sandbox_syscall_rule)))
     return Error::msg("the advertised fds are not the tracing programs' maps");
   return TraceSet(std::move(fds));
 }
@@ -237,7 +223,7 @@ RunTrace::RunTrace(TraceSet set, std::string parent_path, UniqueFd parent,
 RunTrace::RunTrace(RunTrace &&other) noexcept
     : set_(std::move(other.set_)), parent_path_(std::move(other.parent_path_)),
       parent_(std::move(other.parent_)), cgroup_id_(other.cgroup_id_),
-      rules_(std::move(other.rules_)), logging_(other.logging_),
+      rules_(std::move(other.rules_)),
       enrolled_(std::exchange(other.enrolled_, false)) {}
 
 Result<RunTrace> RunTrace::enroll(TraceSet set, const std::string &parent_path, int parent_fd,
@@ -254,16 +240,8 @@ Result<RunTrace> RunTrace::enroll(TraceSet set, const std::string &parent_path, 
   for (const SyscallRule &rule : rules) {
     keys.push_back({cgroup_id, static_cast<std::uint32_t>(rule.nr), 0});
     sandbox_syscall_rule value{};
-    value.action = rule.action == SyscallAction::kill  ? SANDBOX_SYSCALL_KILL
-                   : rule.action == SyscallAction::log ? SANDBOX_SYSCALL_LOG
-                                                       : SANDBOX_SYSCALL_ERRNO;
-    value.err = static_cast<std::uint32_t>(rule.err);
+    value.action = SANDBOX_SYSCALL_KILL;
     values.push_back(value);
-    run.logging_ |= rule.action == SyscallAction::log;
-  }
-  if (run.logging_) { // see SANDBOX_RUN_STARTED
-    keys.push_back({cgroup_id, SANDBOX_RUN_STARTED, 0});
-    values.push_back({});
   }
   if (!keys.empty()) {
     std::uint32_t count = static_cast<std::uint32_t>(keys.size());
@@ -272,8 +250,6 @@ Result<RunTrace> RunTrace::enroll(TraceSet set, const std::string &parent_path, 
         err < 0)
       return Error::from_errno("Failed to write the run's system call rules", -err);
   }
-  if (run.logging_)
-    RF_TRY(add_to_globals(run.set_.globals(), +1)); // the caller holds the parent's lock
   // Last: from here on the programs report the run.
   RF_TRY(events.join(run.set_.run_events()));
   return run;
@@ -336,14 +312,9 @@ RunTrace::~RunTrace() {
   std::vector<sandbox_syscall_key> keys;
   for (const SyscallRule &rule : rules_)
     keys.push_back({cgroup_id_, static_cast<std::uint32_t>(rule.nr), 0});
-  if (logging_)
-    keys.push_back({cgroup_id_, SANDBOX_RUN_STARTED, 0});
   std::uint32_t count = static_cast<std::uint32_t>(keys.size());
   if (count > 0)
     bpf_map_delete_batch(set_.syscall_rules(), keys.data(), &count, nullptr);
-  if (logging_)
-    if (Locked lock(parent_.get()); lock)
-      static_cast<void>(add_to_globals(set_.globals(), -1));
   // The child holds the programs last: when no other run holds them, they detach as it
   // exits, and the supervisor does not wait for that.
   std::vector<int> keep{parent_.get()};

@@ -33,7 +33,6 @@ public:
 
   int run_events() const;
   int syscall_rules() const;
-  int globals() const; // the programs' .bss: logging_runs
 
 private:
   friend class RunTrace;
@@ -43,7 +42,8 @@ private:
   std::vector<UniqueFd> fds_; // the links, then the maps (kLinkCount + kMapCount)
 };
 
-// A system call the run's seccomp filter answers the same whatever its arguments.
+// A system call the run's seccomp filter answers the same whatever its arguments: with an
+// errno or a kill, or by letting it run and logging it.
 struct SyscallRule {
   int nr = 0;
   SyscallAction action = SyscallAction::errno_return;
@@ -80,7 +80,6 @@ private:
   UniqueFd parent_;
   std::uint64_t cgroup_id_;
   std::vector<SyscallRule> rules_;
-  bool logging_ = false;
   bool enrolled_ = false;
 };
 

@@ -291,8 +291,14 @@ void run_child(const ExecPlan &plan, ExecArrays &arrays, int report_fd) {
     check_executable(plan, report_fd);
     sock_fprog program{static_cast<unsigned short>(plan.seccomp.size()),
                        const_cast<sock_filter *>(plan.seccomp.data())};
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) < 0)
+    // From here on, only the calls the filter never hands to the supervisor (see
+    // seccomp::FilterOptions): the supervisor cannot answer before the exec.
+    unsigned flags = plan.seccomp_listener ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+    long loaded = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &program);
+    if (loaded < 0)
       fail(report_fd, SetupStep::seccomp);
+    if (plan.seccomp_listener)
+      arrays.seccomp_listener = static_cast<int>(loaded); // close-on-exec: only ours after it
   }
   exec_command(plan, arrays, report_fd);
 }

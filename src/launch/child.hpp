@@ -70,6 +70,9 @@ struct ExecPlan {
   bool private_mounts = true; // see needs_private_mounts() in launcher.cpp
 
   std::vector<sock_filter> seccomp; // empty: no filter
+  // The filter hands calls to the supervisor (seccomp::FilterOptions::notify): loaded with a
+  // listener, which the child creates in the fd table it shares with the supervisor.
+  bool seccomp_listener = false;
   bool restrict_realtime = false;    // RLIMIT_RTPRIO 0 (RestrictRealtime=)
 
   std::string working_directory = "/";
@@ -88,13 +91,14 @@ struct ExecArrays {
 
   std::vector<char *> argv, envp;
   char listen_pid[32] = "LISTEN_PID="; // the child appends its pid
+  int seccomp_listener = -1;           // the child stores the listener's fd number
 };
 
 // Runs the setup steps and execs the command; on failure reports the step over
 // `report_fd` and exits. Called in the child right after clone3(), with all signals
 // blocked (they stay blocked until execve, so nothing interrupts setup). The child shares
 // the supervisor's memory (vfork-style, the supervisor waits): it writes nothing the
-// supervisor reads but `arrays.listen_pid`, allocates nothing, and uses raw system calls
+// supervisor reads but `arrays.listen_pid` and `arrays.seccomp_listener`, allocates nothing, and uses raw system calls
 // where glibc would touch process-wide state (set*id broadcast to threads).
 [[noreturn]] void run_child(const ExecPlan &plan, ExecArrays &arrays, int report_fd);
 

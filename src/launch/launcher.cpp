@@ -14,6 +14,7 @@
 #include "sandbox_abi.h"
 #include "seccomp/cache.hpp"
 #include "seccomp/filter.hpp"
+#include "seccomp/notifications.hpp"
 #include "unit/exec_line.hpp"
 #include "unit/loader.hpp"
 
@@ -212,6 +213,7 @@ private:
   Status prepare_audit_trace();
   Status enroll_in_trace(const std::vector<audit::SyscallRule> &rules);
   void drain_trace();
+  void answer_notifications(UniqueFd listener, Supervisor &supervisor);
   Result<audit::RunEvents *> run_events();
   RunOutcome supervise();
   Result<int> run_command(std::size_t index, Supervisor &supervisor, RunOutcome &failure);
@@ -234,6 +236,9 @@ private:
   std::optional<netfilter::IpCounters> ip_totals_;
   std::optional<audit::RunEvents> events_; // before the owners of the maps it joined
   std::optional<audit::RunTrace> trace_;
+  std::vector<seccomp::NotifiedCall> notified_calls_;
+  std::vector<std::unique_ptr<seccomp::Notifications>> listeners_; // one per command run
+  std::map<int, audit::SyscallTotal> answered_;                      // by syscall number
   std::string audit_trail_off_; // AuditTrail=best-effort without tracing: why
   audit::RefusalReport refusals_;
   std::optional<audit::AuditLog> audit_log_;
@@ -290,8 +295,13 @@ Status Invocation::prepare_plans() {
   base.umask = policy_.umask.value_or(022);
   base.restrict_realtime = policy_.restrict_realtime;
   if (policy_.has_seccomp()) {
+    // The calls refused with an errno, or logged, whatever their arguments come to the
+    // supervisor, which answers and records them (seccomp/notifications.hpp).
+    notified_calls_ = seccomp::notified_calls(policy_);
+    seccomp::FilterOptions options{!notified_calls_.empty()};
+    base.seccomp_listener = options.notify;
     Result<seccomp::CompiledFilter> filter =
-        seccomp::compile_cached(policy_, seccomp::kDefaultCacheDirectory);
+        seccomp::compile_cached(policy_, seccomp::kDefaultCacheDirectory, options);
     if (!filter)
       return filter.error().wrap("seccomp");
     base.seccomp = std::move(filter->program);
@@ -450,28 +460,25 @@ Status Invocation::prepare_ip_filter() {
 
 namespace {
 
-// What the tracing programs watch for the run's seccomp filter: the calls it refuses (or
-// logs) whatever their arguments.
-std::vector<audit::SyscallRule> audited_syscalls(const Policy &policy) {
+// What the tracing program counts for the run's seccomp filter: the calls it kills whatever
+// their arguments (the calls it refuses with an errno, or logs, come as notifications).
+std::vector<audit::SyscallRule> killed_syscalls(const Policy &policy) {
   std::vector<audit::SyscallRule> rules;
   if (!policy.has_seccomp())
     return rules;
   for (const seccomp::RefusedCall &call : seccomp::refused_calls(policy))
-    if (call.nr < SANDBOX_MAX_SYSCALL)
-      rules.push_back({call.nr, call.err > 0 ? audit::SyscallAction::errno_return : audit::SyscallAction::kill,
-                       call.err});
-  for (int nr : seccomp::logged_calls(policy, SANDBOX_MAX_SYSCALL))
-    rules.push_back({nr, audit::SyscallAction::log, 0});
+    if (call.err <= 0 && call.nr < SANDBOX_MAX_SYSCALL)
+      rules.push_back({call.nr, audit::SyscallAction::kill, 0});
   return rules;
 }
 
 } // namespace
 
-// The tracing programs that count what the seccomp filter refuses (or logs), and say who.
+// The tracing program that counts what the seccomp filter kills, and says who.
 // AuditTrail=required (the default) makes programs that cannot attach a reason not to start;
 // best-effort starts without them, and says so.
 Status Invocation::prepare_audit_trace() {
-  std::vector<audit::SyscallRule> rules = audited_syscalls(policy_);
+  std::vector<audit::SyscallRule> rules = killed_syscalls(policy_);
   if (rules.empty()) // the IP filter's refusals are counted and named by its own programs
     return Ok{};
   Status enrolled = enroll_in_trace(rules);
@@ -560,6 +567,8 @@ Result<int> Invocation::run_command(std::size_t index, Supervisor &supervisor,
     return failure.status;
   }
   stage_ = "exec";
+  if (spawned->seccomp_listener)
+    answer_notifications(std::move(spawned->seccomp_listener), supervisor);
   if (index == 0) {
     std::string cgroup_path = cgroup_->path().substr(cgroup2_mount_.size());
     static_cast<void>(audit_log_->append(audit::start_record(
@@ -630,6 +639,25 @@ void Invocation::read_ip_accounting() {
                  static_cast<unsigned long long>(totals->dropped_egress_packets));
 }
 
+// The calls the seccomp filter hands over: answered as it would have, counted, attributed.
+void Invocation::answer_notifications(UniqueFd listener, Supervisor &supervisor) {
+  auto &notifications = listeners_.emplace_back(
+      std::make_unique<seccomp::Notifications>(std::move(listener), notified_calls_));
+  supervisor.watch(notifications->fd(), [this, n = notifications.get()] {
+    std::vector<audit::TracedSyscall> traced;
+    for (const seccomp::AnsweredCall &call : n->answer_waiting()) {
+      audit::Who who{call.pid, call.comm};
+      audit::SyscallTotal &total = answered_[call.nr];
+      total.rule = {call.nr, call.err ? audit::SyscallAction::errno_return : audit::SyscallAction::log,
+                    call.err};
+      ++total.count;
+      total.last = who;
+      traced.push_back({call.nr, std::move(who)});
+    }
+    refusals_.attribute({}, traced);
+  });
+}
+
 void Invocation::drain_trace() {
   if (!events_)
     return;
@@ -653,6 +681,8 @@ void Invocation::report_denials() {
   std::vector<audit::SyscallTotal> syscalls;
   if (trace_)
     syscalls = trace_->syscall_totals();
+  for (const auto &[nr, total] : answered_)
+    syscalls.push_back(total);
   for (const std::string &record : refusals_.records({policy_.unit_name, invocation_id_},
                                                      realtime_now(), ip, ip_unattributed, syscalls))
     static_cast<void>(audit_log_->append(record));

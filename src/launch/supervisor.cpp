@@ -131,7 +131,7 @@ Result<Spawned> spawn_into_cgroup(int cgroup_fd, const ExecPlan &plan) {
   ChildStart start{&plan, &arrays, write_end.get()};
 
   clone_args args{};
-  args.flags = CLONE_INTO_CGROUP | CLONE_VM | CLONE_VFORK;
+  args.flags = CLONE_INTO_CGROUP | CLONE_VM | CLONE_VFORK | (plan.seccomp_listener ? CLONE_FILES : 0);
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
   args.stack = stack.base();
@@ -139,7 +139,7 @@ Result<Spawned> spawn_into_cgroup(int cgroup_fd, const ExecPlan &plan) {
   long pid = clone3_with_entry(&args, child_entry, &start);
   if (pid < 0)
     return Error::from_errno("Failed to create the service process (clone3)", static_cast<int>(-pid));
-  return Spawned{static_cast<pid_t>(pid), std::move(read_end)};
+  return Spawned{static_cast<pid_t>(pid), std::move(read_end), UniqueFd(arrays.seccomp_listener)};
 }
 
 std::optional<ChildReport> await_exec(Spawned &spawned) {
@@ -214,20 +214,30 @@ void Supervisor::maybe_tick() {
   next_tick_ = std::chrono::steady_clock::now() + interval_;
 }
 
-void Supervisor::serve_watched(const pollfd &watched) {
-  if (watched.revents & POLLIN)
-    on_readable_();
+Status Supervisor::poll_with_watched(std::vector<pollfd> &fds) {
+  std::size_t fixed = fds.size();
+  for (const Watched &w : watched_)
+    fds.push_back({w.fd, POLLIN, 0});
+  if (::poll(fds.data(), fds.size(), poll_timeout()) < 0 && errno != EINTR)
+    return Error::from_errno("Failed to wait for the service");
+  for (std::size_t i = watched_.size(); i-- > 0;) {
+    short revents = fds[fixed + i].revents;
+    if (revents & POLLIN)
+      watched_[i].on_readable();
+    else if (revents & (POLLHUP | POLLERR | POLLNVAL))
+      watched_.erase(watched_.begin() + static_cast<std::ptrdiff_t>(i)); // nothing more will come
+  }
+  fds.resize(fixed);
+  return Ok{};
 }
 
 Result<int> Supervisor::wait_for(pid_t main) {
   tracked_.insert(main);
   reap_children(); // it may have exited before we got here
   while (!exited_.count(main)) {
-    pollfd fds[2] = {{relay_.fd(), POLLIN, 0}, {watched_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, poll_timeout()) < 0 && errno != EINTR)
-      return Error::from_errno("Failed to wait for the service");
+    std::vector<pollfd> fds{{relay_.fd(), POLLIN, 0}};
+    RF_TRY(poll_with_watched(fds));
     RF_TRY(handle_signals(main));
-    serve_watched(fds[1]);
     maybe_tick();
   }
   int status = exited_[main];
@@ -258,11 +268,9 @@ Result<int> Supervisor::wait_until_empty(pid_t daemon) {
         std::string_view::npos)
       break;
     // cgroup.events signals a change of "populated" with POLLPRI.
-    pollfd fds[3] = {{relay_.fd(), POLLIN, 0}, {events.get(), POLLPRI, 0}, {watched_fd_, POLLIN, 0}};
-    if (::poll(fds, 3, poll_timeout()) < 0 && errno != EINTR)
-      return Error::from_errno("Failed to wait for the service");
+    std::vector<pollfd> fds{{relay_.fd(), POLLIN, 0}, {events.get(), POLLPRI, 0}};
+    RF_TRY(poll_with_watched(fds));
     RF_TRY(handle_signals(daemon_gone ? 0 : daemon));
-    serve_watched(fds[2]);
     maybe_tick();
   }
   reap_children();

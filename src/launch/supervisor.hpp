@@ -14,6 +14,7 @@
 #include <set>
 #include <sys/types.h>
 #include <unordered_map>
+#include <vector>
 
 namespace rf::launch {
 
@@ -38,11 +39,14 @@ private:
 // A service process that exists and runs its setup; `report` ends at its exec.
 struct Spawned {
   pid_t pid = 0;
-  UniqueFd report; // read end of the child's close-on-exec report pipe
+  UniqueFd report;           // read end of the child's close-on-exec report pipe
+  UniqueFd seccomp_listener; // with ExecPlan::seccomp_listener, once the filter is loaded
 };
 
 // clone3(CLONE_INTO_CGROUP): the process is born in the cgroup, so everything attached to
-// the cgroup applies from its first instruction.
+// the cgroup applies from its first instruction. With ExecPlan::seccomp_listener, also
+// CLONE_FILES: the listener the child creates lands in the supervisor's fd table, and stays
+// there when execve gives the child a table of its own without it (close-on-exec).
 Result<Spawned> spawn_into_cgroup(int cgroup_fd, const ExecPlan &plan);
 
 // Blocks until the child has exec'd (nullopt) or reported the step that failed.
@@ -71,15 +75,16 @@ public:
     next_tick_ = std::chrono::steady_clock::now() + interval;
   }
 
-  // While waiting, calls `on_readable` when `fd` is readable (the audit events' ring buffer).
+  // While waiting, calls `on_readable` when `fd` is readable (the audit events' ring buffer,
+  // a seccomp listener), until it hangs up.
   void watch(int fd, std::function<void()> on_readable) {
-    watched_fd_ = fd;
-    on_readable_ = std::move(on_readable);
+    watched_.push_back({fd, std::move(on_readable)});
   }
 
 private:
   int poll_timeout() const;
-  void serve_watched(const pollfd &watched);
+  // poll() on `fixed` and the watched fds; serves the watched ones that are ready.
+  Status poll_with_watched(std::vector<pollfd> &fixed);
   void maybe_tick();
   Status handle_signals(pid_t target);
   void reap_children();
@@ -92,8 +97,11 @@ private:
   std::chrono::milliseconds interval_{0};
   std::function<void()> tick_;
   std::chrono::steady_clock::time_point next_tick_;
-  int watched_fd_ = -1; // poll() skips a negative fd
-  std::function<void()> on_readable_;
+  struct Watched {
+    int fd;
+    std::function<void()> on_readable;
+  };
+  std::vector<Watched> watched_;
 };
 
 } // namespace rf::launch

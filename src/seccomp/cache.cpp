@@ -85,9 +85,10 @@ void store(int dir_fd, const std::string &name, const std::string &key,
 
 } // namespace
 
-std::string cache_key(const Policy &p) {
+std::string cache_key(const Policy &p, FilterOptions options) {
   std::string key;
   add(key, executable_identity());
+  add(key, options.notify ? "notify" : "errno");
   const scmp_version *v = seccomp_version();
   add(key, "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                std::to_string(v->micro));
@@ -119,8 +120,9 @@ std::string cache_key(const Policy &p) {
   return key;
 }
 
-Result<CompiledFilter> compile_cached(const Policy &policy, const std::string &directory) {
-  std::string key = cache_key(policy);
+Result<CompiledFilter> compile_cached(const Policy &policy, const std::string &directory,
+                                      FilterOptions options) {
+  std::string key = cache_key(policy, options);
   char name[32];
   std::snprintf(name, sizeof name, "%016llx.bpf",
                 static_cast<unsigned long long>(fnv1a(key)));
@@ -128,7 +130,7 @@ Result<CompiledFilter> compile_cached(const Policy &policy, const std::string &d
   if (dir)
     if (std::optional<CompiledFilter> cached = load(dir.get(), name, key))
       return std::move(*cached);
-  Result<CompiledFilter> compiled = compile(policy);
+  Result<CompiledFilter> compiled = compile(policy, options);
   if (compiled && dir)
     store(dir.get(), name, key, *compiled);
   return compiled;

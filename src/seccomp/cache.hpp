@@ -14,12 +14,13 @@ namespace rf::seccomp {
 
 // Everything the filter depends on, as text: the seccomp directives of the policy, this
 // executable (a rebuilt or upgraded ringfence compiles anew) and libseccomp's version.
-std::string cache_key(const Policy &policy);
+std::string cache_key(const Policy &policy, FilterOptions options = {});
 
 // The program for `policy`: from the cache in `directory` when a trustworthy entry exists
 // (root's own, in a root-owned directory that nobody else can write), else compiled and
 // stored there. A cache that cannot be used is no error: the filter is compiled.
-Result<CompiledFilter> compile_cached(const Policy &policy, const std::string &directory);
+Result<CompiledFilter> compile_cached(const Policy &policy, const std::string &directory,
+                                      FilterOptions options = {});
 
 inline constexpr const char *kDefaultCacheDirectory = "/run/ringfence/seccomp";
 

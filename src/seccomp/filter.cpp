@@ -323,7 +323,24 @@ Result<std::vector<std::uint32_t>> architectures(const Policy &policy) {
   return archs;
 }
 
-Plan make_plan(const Policy &policy, std::uint32_t arch) {
+bool is_errno(std::uint32_t action) { return (action & 0xffff0000u) == SCMP_ACT_ERRNO(0); }
+
+// The calls the child may make after loading the filter, before the supervisor can answer a
+// notification (it waits for the exec): they keep their action.
+bool needed_before_exec(int nr) {
+  static const int kNeeded[] = {SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid), SCMP_SYS(execve),
+                                SCMP_SYS(execveat),       SCMP_SYS(write),  SCMP_SYS(exit),
+                                SCMP_SYS(exit_group)};
+  return std::find(std::begin(kNeeded), std::end(kNeeded), nr) != std::end(kNeeded);
+}
+
+// Whether FilterOptions::notify hands this call of the native ABI to the supervisor.
+bool notifiable(const Plan &plan, int nr, std::uint32_t action) {
+  return !plan.conditional.count(nr) && !needed_before_exec(nr) &&
+         (is_errno(action) || action == SCMP_ACT_LOG);
+}
+
+Plan make_plan(const Policy &policy, std::uint32_t arch, FilterOptions options = {}) {
   Plan plan;
   plan.arch = arch;
   plan_filter(policy, plan);
@@ -335,13 +352,17 @@ Plan make_plan(const Policy &policy, std::uint32_t arch) {
   plan_write_execute(policy, plan);
   plan_realtime(policy, plan);
   plan_suid_sgid(policy, plan);
+  if (options.notify && arch == seccomp_arch_native())
+    for (auto &[nr, action] : plan.actions)
+      if (notifiable(plan, nr, action))
+        action = SCMP_ACT_NOTIFY;
   return plan;
 }
 
 // The filter of one ABI. Rules are added exactly: libseccomp would otherwise rewrite an
 // i386 socket() rule into a socketcall() one, whose arguments are not the same.
-Result<Context> build_for(const Policy &policy, std::uint32_t arch) {
-  Plan plan = make_plan(policy, arch);
+Result<Context> build_for(const Policy &policy, std::uint32_t arch, FilterOptions options) {
+  Plan plan = make_plan(policy, arch, options);
   Context ctx(seccomp_init(plan.default_action), seccomp_release);
   if (!ctx)
     return Error::msg("Failed to create a seccomp filter (libseccomp)");
@@ -379,13 +400,13 @@ Result<Context> build_for(const Policy &policy, std::uint32_t arch) {
 }
 
 // One filter (one program, Seccomp_filters: 1) with a section per ABI.
-Result<Context> build(const Policy &policy) {
+Result<Context> build(const Policy &policy, FilterOptions options = {}) {
   Result<std::vector<std::uint32_t>> archs = architectures(policy);
   if (!archs)
     return archs.error();
-  Result<Context> ctx = build_for(policy, archs->front());
+  Result<Context> ctx = build_for(policy, archs->front(), options);
   for (std::size_t i = 1; ctx && i < archs->size(); ++i) {
-    Result<Context> other = build_for(policy, (*archs)[i]);
+    Result<Context> other = build_for(policy, (*archs)[i], options);
     if (!other)
       return other.error();
     if (int err = seccomp_merge(ctx->get(), other->get()); err < 0)
@@ -411,8 +432,8 @@ template <typename Export> Result<std::string> export_to_string(Export export_fn
 
 } // namespace
 
-Result<CompiledFilter> compile(const Policy &policy) {
-  Result<Context> ctx = build(policy);
+Result<CompiledFilter> compile(const Policy &policy, FilterOptions options) {
+  Result<Context> ctx = build(policy, options);
   if (!ctx)
     return ctx.error();
   Result<std::string> bytes =
@@ -433,18 +454,18 @@ std::vector<RefusedCall> refused_calls(const Policy &policy) {
       continue;
     if (action == SCMP_ACT_KILL_PROCESS)
       out.push_back({nr, -1});
-    else if ((action & 0xffff0000u) == SCMP_ACT_ERRNO(0))
+    else if (is_errno(action))
       out.push_back({nr, static_cast<int>(action & 0xffffu)});
   }
   return out;
 }
 
-std::vector<int> logged_calls(const Policy &policy, int limit) {
+std::vector<NotifiedCall> notified_calls(const Policy &policy) {
   Plan plan = make_plan(policy, seccomp_arch_native());
-  std::vector<int> out;
-  for (int nr = 0; nr < limit; ++nr)
-    if (!plan.conditional.count(nr) && action_of(plan, nr) == SCMP_ACT_LOG)
-      out.push_back(nr);
+  std::vector<NotifiedCall> out;
+  for (const auto &[nr, action] : plan.actions)
+    if (notifiable(plan, nr, action))
+      out.push_back({nr, is_errno(action) ? static_cast<int>(action & 0xffffu) : 0});
   return out;
 }
 

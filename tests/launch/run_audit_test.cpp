@@ -170,7 +170,7 @@ TEST(RunAudit, RecordsAfterARotationGoToTheNewFile) {
   EXPECT_EQ(audit_records(env.audit_log, "exit").size(), 1u) << read_file(env.audit_log);
 }
 
-// Refused system calls: the seccomp filter's answer, counted by the sys_exit probe.
+// Refused system calls: handed to the supervisor by the filter, answered and counted there.
 TEST(RunAudit, RefusedSystemCallsAreRecordedWithNameErrnoAndCount) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
