@@ -171,7 +171,7 @@ static __always_inline void report_attempt(__u64 cgroup, __u8 kind, __u8 family,
 		__builtin_memcpy(e->addr, addr, 4);
 	else
 		__builtin_memcpy(e->addr, addr, 16);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags(ring));
 }
 
 /* connect() or an unconnected send: refused with EPERM, and counted. */

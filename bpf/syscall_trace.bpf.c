@@ -70,7 +70,7 @@ static __always_inline void count_call(void *ring, struct sandbox_syscall_rule *
 	e->nr = nr;
 	e->result = (__s32)ret;
 	fill_task(e);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags(ring));
 }
 
 /* The part of struct kernel_siginfo read here: SIGSYS's fields. */

@@ -257,19 +257,6 @@ Result<RunTrace> RunTrace::enroll(TraceSet set, const std::string &parent_path, 
 
 namespace {
 
-// Holds the parent's lock while it lives (a description of its own: see cgroup::ParentLock).
-class Locked {
-public:
-  explicit Locked(int dir_fd) : fd_(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
-    locked_ = fd_ && ::flock(fd_.get(), LOCK_EX) == 0;
-  }
-  explicit operator bool() const { return locked_; }
-
-private:
-  UniqueFd fd_;
-  bool locked_ = false;
-};
-
 bool parent_exists(int parent_fd) {
   return UniqueFd(::openat(parent_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC)).get() >= 0;
 }
@@ -284,7 +271,7 @@ bool RunTrace::hand_over(const std::string &parent_path) const {
     return false;
   std::string advert = advert_text(*self, set_.fds_);
   {
-    Locked lock(parent_.get());
+    Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent_.get());
     Result<std::vector<cgroup::LiveRun>> runs = cgroup::live_runs(parent_path, kAdvertXattr);
     if (!lock || !runs)
       return false;
@@ -300,8 +287,8 @@ bool RunTrace::hand_over(const std::string &parent_path) const {
     if (get_xattr(parent_.get(), kKeeperXattr) != advert || !parent_exists(parent_.get()))
       return true;
   }
-  Locked lock(parent_.get());
-  if (get_xattr(parent_.get(), kKeeperXattr) == advert)
+  Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent_.get());
+  if (lock && get_xattr(parent_.get(), kKeeperXattr) == advert)
     ::fremovexattr(parent_.get(), kKeeperXattr);
   return true;
 }
