@@ -61,6 +61,27 @@ TEST(RunTrace, EachProcessIsNamedForItsOwnAttempts) {
   EXPECT_EQ(named, std::set<std::string>(pids.begin(), pids.end()));
 }
 
+// The same connect from a process outside the run: the kernel refuses it (nobody listens),
+// ringfence neither refuses nor records it.
+TEST(RunTrace, TheSameConnectOutsideTheRunIsNoRecord) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  Fifo ready(env.tmp / "ready");
+  std::string script = env.write_script(
+      "wait.sh", "echo up >" + ready.path() + "\nwhile [ ! -e " + (env.tmp / "go") +
+                     " ]; do sleep 0.02; done\n");
+  Background ringfence = env.start({"-p", "IPAddressDeny=127.0.0.2", "--", script});
+  ASSERT_TRUE(ready.read_line());
+  CommandResult outside = run_command(
+      {"/usr/bin/python3", "-c",
+       "import socket\ns = socket.socket()\ntry: s.connect(('127.0.0.2', 4242))\n"
+       "except ConnectionRefusedError: print('refused by the kernel')\n"});
+  EXPECT_EQ(outside.out, "refused by the kernel\n") << outside.err;
+  write_file(env.tmp / "go", "");
+  ASSERT_EQ(ringfence.wait_exit(), 0);
+  EXPECT_TRUE(audit_records(env.audit_log, "connect-denied").empty()) << read_file(env.audit_log);
+}
+
 TEST(RunTrace, KilledCallIsADenialWithActionKill) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
