@@ -72,15 +72,13 @@ Status RunEvents::join(int run_events_map) {
   if (!map)
     return Error::from_errno("Failed to keep a run_events map");
   int map_fd = map.get(), ring_fd = ring_.get();
-  std::uint64_t cgroup_id = cgroup_id_;
-  Result<pid_t> child = in_background({map_fd, ring_fd}, [=] {
-    return bpf_map_update_elem(map_fd, &cgroup_id, &ring_fd, BPF_ANY) == 0;
-  });
+  Result<pid_t> child = detached_map_call(map_fd, &cgroup_id_, sizeof cgroup_id_, &ring_fd,
+                                          sizeof ring_fd, false);
   if (!child)
     return child.error().wrap("Failed to add the run's event ring buffer");
   for (;;) {
     std::uint32_t inner_id = 0;
-    if (bpf_map_lookup_elem(map_fd, &cgroup_id, &inner_id) == 0)
+    if (bpf_map_lookup_elem(map_fd, &cgroup_id_, &inner_id) == 0)
       break;
     int status = 0;
     if (::waitpid(*child, &status, WNOHANG) == *child)
@@ -92,17 +90,11 @@ Status RunEvents::join(int run_events_map) {
 }
 
 RunEvents::~RunEvents() {
-  if (joined_.empty())
-    return; // moved from, or never joined
-  std::vector<int> maps;
-  for (const UniqueFd &map : joined_)
-    maps.push_back(map.get());
-  std::uint64_t cgroup_id = cgroup_id_;
-  static_cast<void>(in_background(maps, [&] {
-    for (int map : maps)
-      bpf_map_delete_elem(map, &cgroup_id);
-    return true;
-  }));
+  for (UniqueFd &map : joined_) // the child closes the map's fd once it has left it
+    if (!detached_map_call(map.get(), &cgroup_id_, sizeof cgroup_id_, nullptr, 0, true))
+      bpf_map_delete_elem(map.get(), &cgroup_id_); // then wait for the grace period here
+    else
+      static_cast<void>(map.release());
 }
 
 int RunEvents::poll_fd() const { return ring_buffer__epoll_fd(consumer_.get()); }
