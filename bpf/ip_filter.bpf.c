@@ -254,15 +254,14 @@ static __always_inline void count(__u64 cgroup, int egress, int passed, __u32 le
 	struct sandbox_counters *c = bpf_map_lookup_elem(&counters, &cgroup);
 	if (!c)
 		return;
+	int direction = egress ? SANDBOX_EGRESS : SANDBOX_INGRESS;
 	if (!passed) {
-		__sync_fetch_and_add(egress ? &c->dropped_egress_packets : &c->dropped_ingress_packets, 1);
+		__sync_fetch_and_add(&c->dropped_packets[direction], 1);
 		return;
 	}
-	__sync_fetch_and_add(egress ? &c->egress_bytes : &c->ingress_bytes, len);
-	__sync_fetch_and_add(egress ? &c->egress_packets : &c->ingress_packets, 1);
 	int slot = protocol_slot(protocol);
-	__sync_fetch_and_add(&c->protocol_bytes[slot], len);
-	__sync_fetch_and_add(&c->protocol_packets[slot], 1);
+	__sync_fetch_and_add(&c->bytes[direction][slot], len);
+	__sync_fetch_and_add(&c->packets[direction][slot], 1);
 }
 
 /* The ports of a TCP or UDP packet, host order (only read for refused packets: the IPv4

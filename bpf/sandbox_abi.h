@@ -70,16 +70,14 @@ enum sandbox_protocol_slot {
 	SANDBOX_SLOTS = 4,
 };
 
-/* IPAccounting=: per run, per CPU; user space sums the CPUs. */
+/* IPAccounting=: per run, per CPU; user space sums the CPUs, and the protocols into the
+ * per-direction totals (two atomic adds per packet rather than four). */
+enum sandbox_direction { SANDBOX_INGRESS = 0, SANDBOX_EGRESS = 1 };
+
 struct sandbox_counters {
-	__u64 ingress_bytes;
-	__u64 ingress_packets;
-	__u64 egress_bytes;
-	__u64 egress_packets;
-	__u64 dropped_ingress_packets;
-	__u64 dropped_egress_packets;
-	__u64 protocol_bytes[SANDBOX_SLOTS];   /* allowed traffic, both directions */
-	__u64 protocol_packets[SANDBOX_SLOTS];
+	__u64 dropped_packets[2];		/* by sandbox_direction */
+	__u64 bytes[2][SANDBOX_SLOTS];	/* allowed traffic, by direction and protocol */
+	__u64 packets[2][SANDBOX_SLOTS];
 };
 
 /* sandbox_denial_key.kind: which hook refused the traffic. */
@@ -188,7 +186,7 @@ struct sandbox_trace_event {
 SANDBOX_ABI_ASSERT(sizeof(struct ip4_rule_key) == 16, "ip4_rule_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct ip6_rule_key) == 28, "ip6_rule_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 112, "sandbox_counters layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 144, "sandbox_counters layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 32, "sandbox_denial_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 48, "sandbox_denial layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_key) == 16, "sandbox_syscall_key layout changed");

@@ -1,5 +1,7 @@
 #include "netfilter/ip_filter.hpp"
 
+#include "policy/ip_prefix.hpp"
+
 #include "netfilter/ip_filter_skel.hpp"
 #include "sandbox_abi.h"
 #include "util/bpf_handles.hpp"
@@ -318,12 +320,30 @@ template <typename Dead> void erase_denials(int map_fd, Dead dead) {
 
 } // namespace
 
+KernelRules kernel_rules(const std::vector<IpPrefix> &allow, const std::vector<IpPrefix> &deny) {
+  constexpr std::size_t kMaxPairs = 4'000'000;
+  if (allow.size() * deny.size() > kMaxPairs)
+    return {allow, deny};
+  KernelRules rules;
+  for (const IpPrefix &d : deny)
+    if (std::none_of(allow.begin(), allow.end(),
+                     [&](const IpPrefix &a) { return prefix_covers(a, d); }))
+      rules.deny.push_back(d);
+  for (const IpPrefix &a : allow)
+    if (std::any_of(rules.deny.begin(), rules.deny.end(), [&](const IpPrefix &d) {
+          return prefix_covers(a, d) || prefix_covers(d, a);
+        }))
+      rules.allow.push_back(a);
+  return rules;
+}
+
 std::uint32_t policy_flags(const Policy &policy) {
   std::uint32_t flags = (policy.has_ip_filter() ? SANDBOX_POLICY_FILTER : 0u) |
                         (policy.ip_accounting ? SANDBOX_POLICY_ACCOUNTING : 0u);
-  for (const IpPrefix &p : policy.ip_allow)
+  KernelRules rules = kernel_rules(policy.ip_allow, policy.ip_deny);
+  for (const IpPrefix &p : rules.allow)
     flags |= p.family == AF_INET ? SANDBOX_POLICY_ALLOW4 : SANDBOX_POLICY_ALLOW6;
-  for (const IpPrefix &p : policy.ip_deny)
+  for (const IpPrefix &p : rules.deny)
     flags |= p.family == AF_INET ? SANDBOX_POLICY_DENY4 : SANDBOX_POLICY_DENY6;
   return flags;
 }
@@ -379,8 +399,8 @@ Result<ParentFilter> ParentFilter::attach(int parent_fd, std::uint64_t parent_id
 
 Result<RunFilter> ParentFilter::install(std::uint64_t cgroup_id, const Policy &policy) const {
   RunFilter run(maps_, cgroup_id, policy); // from here on, its destructor cleans up
-  RF_TRY(write_rules(*maps_, cgroup_id, policy.ip_allow, true));
-  RF_TRY(write_rules(*maps_, cgroup_id, policy.ip_deny, false));
+  RF_TRY(write_rules(*maps_, cgroup_id, run.allow_, true));
+  RF_TRY(write_rules(*maps_, cgroup_id, run.deny_, false));
   if (policy.ip_accounting) {
     int cpus = libbpf_num_possible_cpus();
     std::vector<sandbox_counters> zero(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
@@ -434,8 +454,11 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
 
 RunFilter::RunFilter(std::shared_ptr<FilterMaps> maps, std::uint64_t cgroup_id,
                      const Policy &policy)
-    : maps_(std::move(maps)), cgroup_id_(cgroup_id), allow_(policy.ip_allow),
-      deny_(policy.ip_deny), accounting_(policy.ip_accounting) {}
+    : maps_(std::move(maps)), cgroup_id_(cgroup_id), accounting_(policy.ip_accounting) {
+  KernelRules rules = kernel_rules(policy.ip_allow, policy.ip_deny);
+  allow_ = std::move(rules.allow);
+  deny_ = std::move(rules.deny);
+}
 
 RunFilter::~RunFilter() {
   if (!maps_)
@@ -486,15 +509,16 @@ Result<IpCounters> RunFilter::counters() const {
     return Error::from_errno("Failed to read the IPAccounting= counters", -err);
   IpCounters total;
   for (const sandbox_counters &c : per_cpu) {
-    total.ingress_bytes += c.ingress_bytes;
-    total.ingress_packets += c.ingress_packets;
-    total.egress_bytes += c.egress_bytes;
-    total.egress_packets += c.egress_packets;
-    total.dropped_ingress_packets += c.dropped_ingress_packets;
-    total.dropped_egress_packets += c.dropped_egress_packets;
-    for (std::size_t i = 0; i < 4; ++i) {
-      total.protocol_bytes[i] += c.protocol_bytes[i];
-      total.protocol_packets[i] += c.protocol_packets[i];
+    total.dropped_ingress_packets += c.dropped_packets[SANDBOX_INGRESS];
+    total.dropped_egress_packets += c.dropped_packets[SANDBOX_EGRESS];
+    for (std::size_t slot = 0; slot < SANDBOX_SLOTS; ++slot) {
+      total.ingress_bytes += c.bytes[SANDBOX_INGRESS][slot];
+      total.ingress_packets += c.packets[SANDBOX_INGRESS][slot];
+      total.egress_bytes += c.bytes[SANDBOX_EGRESS][slot];
+      total.egress_packets += c.packets[SANDBOX_EGRESS][slot];
+      total.protocol_bytes[slot] += c.bytes[SANDBOX_INGRESS][slot] + c.bytes[SANDBOX_EGRESS][slot];
+      total.protocol_packets[slot] +=
+          c.packets[SANDBOX_INGRESS][slot] + c.packets[SANDBOX_EGRESS][slot];
     }
   }
   return total;

@@ -100,6 +100,16 @@ private:
 };
 
 
+// The prefixes the kernel needs for the same verdicts as systemd's rules (an allow match
+// passes; else a deny match drops; else it passes), with fewer lookups per packet: a deny
+// prefix inside an allow prefix never applies, and an allow prefix that meets no remaining
+// deny prefix never changes a verdict. Very long lists are kept whole (the comparison is
+// pairwise).
+struct KernelRules {
+  std::vector<IpPrefix> allow, deny;
+};
+KernelRules kernel_rules(const std::vector<IpPrefix> &allow, const std::vector<IpPrefix> &deny);
+
 // The SANDBOX_POLICY_* bits of a policy's entry: filter, accounting, and which tries hold
 // its rules (the programs skip lookups in empty ones).
 std::uint32_t policy_flags(const Policy &policy);

@@ -21,6 +21,7 @@
 // Usage: bench-ip-packet [--quick] [--calls N] [--repeat N] [--destinations N]
 //          [--real-packets N (0: skip the cross-check)]
 #include "cgroup/cgroup.hpp"
+#include "netfilter/ip_filter.hpp"
 #include "netfilter/ip_filter_skel.hpp"
 #include "sandbox_abi.h"
 #include "util/bpf_handles.hpp"
@@ -173,6 +174,7 @@ struct Filter {
   rf::SkelPtr<ip_filter> skel;
   std::uint64_t cgroup = 0;
   std::uint32_t flags = 0;
+  bool allow_rules = false; // what ringfence keeps of IPAddressAllow= (netfilter::kernel_rules)
   std::unordered_set<std::uint64_t> deny; // for the expected verdicts
 };
 
@@ -181,7 +183,8 @@ void set_policy(const Filter &f, bool present) {
   sandbox_policy policy{};
   policy.flags = f.flags;
   if (f.flags & SANDBOX_POLICY_FILTER) // as ringfence writes it: which tries hold rules
-    policy.flags |= SANDBOX_POLICY_ALLOW4 | (f.deny.empty() ? 0u : SANDBOX_POLICY_DENY4);
+    policy.flags |= (f.allow_rules ? SANDBOX_POLICY_ALLOW4 : 0u) |
+                    (f.deny.empty() ? 0u : SANDBOX_POLICY_DENY4);
   int err = present ? bpf_map_update_elem(fd, &f.cgroup, &policy, BPF_ANY)
                     : bpf_map_delete_elem(fd, &f.cgroup);
   if (err < 0)
@@ -203,8 +206,22 @@ Filter load_filter(std::uint32_t level, std::uint64_t parent, std::uint64_t cgro
   if (int err = ip_filter::load(f.skel.get()); err < 0)
     die(std::string("loading the ip_filter programs failed: ") + std::strerror(-err));
   std::uint8_t one = 1;
-  ip4_rule_key allow = rule_key(cgroup, {0x7f000001, 32}); // IPAddressAllow=127.0.0.1
-  if (bpf_map_update_elem(bpf_map__fd(f.skel->maps.allow4), &allow, &one, BPF_ANY) < 0)
+  // IPAddressAllow=127.0.0.1 meets none of the deny prefixes (10.0.0.0/8): ringfence does
+  // not write it (kernel_rules), nor does this.
+  auto as_prefix = [](Prefix p) {
+    rf::IpPrefix out{AF_INET, {}, static_cast<std::uint8_t>(p.length)};
+    std::uint32_t network = htonl(p.addr);
+    std::memcpy(out.addr.data(), &network, 4);
+    return out;
+  };
+  std::vector<rf::IpPrefix> deny_prefixes;
+  for (const Prefix &p : deny)
+    deny_prefixes.push_back(as_prefix(p));
+  f.allow_rules = !rf::netfilter::kernel_rules({as_prefix({0x7f000001, 32})}, deny_prefixes)
+                       .allow.empty();
+  ip4_rule_key allow = rule_key(cgroup, {0x7f000001, 32});
+  if (f.allow_rules &&
+      bpf_map_update_elem(bpf_map__fd(f.skel->maps.allow4), &allow, &one, BPF_ANY) < 0)
     die(std::string("writing the allow rule failed: ") + std::strerror(errno));
   for (const Prefix &p : deny) {
     ip4_rule_key key = rule_key(cgroup, p);
@@ -238,8 +255,11 @@ std::uint64_t egress_packets(const Filter &f) {
   if (bpf_map_lookup_elem(bpf_map__fd(f.skel->maps.counters), &f.cgroup, per_cpu.data()) < 0)
     die("reading the counters failed");
   std::uint64_t total = 0;
-  for (const sandbox_counters &c : per_cpu)
-    total += c.egress_packets + c.dropped_egress_packets;
+  for (const sandbox_counters &c : per_cpu) {
+    total += c.dropped_packets[SANDBOX_EGRESS];
+    for (std::uint64_t packets : c.packets[SANDBOX_EGRESS])
+      total += packets;
+  }
   return total;
 }
 
@@ -361,8 +381,9 @@ Counted counted(const Filter &f) {
   if (bpf_map_lookup_elem(bpf_map__fd(f.skel->maps.counters), &f.cgroup, per_cpu.data()) < 0)
     return total;
   for (const sandbox_counters &c : per_cpu) {
-    total.passed += c.egress_packets;
-    total.dropped += c.dropped_egress_packets;
+    for (std::uint64_t packets : c.packets[SANDBOX_EGRESS])
+      total.passed += packets;
+    total.dropped += c.dropped_packets[SANDBOX_EGRESS];
   }
   return total;
 }

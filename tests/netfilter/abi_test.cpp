@@ -27,10 +27,10 @@ static_assert(sizeof(sandbox_policy) == 16);
 static_assert(offsetof(sandbox_policy, flags) == 0);
 static_assert(offsetof(sandbox_policy, rules_cgroup) == 8);
 static_assert(SANDBOX_SOCKET_KEY(1ull) == 0x8000000000000001ull);
-static_assert(sizeof(sandbox_counters) == 112);
-static_assert(offsetof(sandbox_counters, dropped_egress_packets) == 40);
-static_assert(offsetof(sandbox_counters, protocol_bytes) == 48);
-static_assert(offsetof(sandbox_counters, protocol_packets) == 80);
+static_assert(sizeof(sandbox_counters) == 144);
+static_assert(offsetof(sandbox_counters, bytes) == 16);
+static_assert(offsetof(sandbox_counters, packets) == 80);
+static_assert(SANDBOX_INGRESS == 0 && SANDBOX_EGRESS == 1);
 
 static_assert(sizeof(sandbox_denial_key) == 32);
 static_assert(offsetof(sandbox_denial_key, kind) == 8);
