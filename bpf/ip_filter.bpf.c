@@ -177,10 +177,15 @@ static __always_inline void report_attempt(__u64 cgroup, __u8 kind, __u8 family,
 /* connect() or an unconnected send: refused with EPERM, and counted. */
 static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 kind, int v6)
 {
-	__u64 cgroup = run_of_task();
-	if (!cgroup)
-		return PASS;
+	/* Fast path: a task of the run's own cgroup; else its run among the ancestors. */
+	__u64 cgroup = bpf_get_current_cgroup_id();
 	const struct sandbox_policy *policy = policy_of(cgroup);
+	if (!policy) {
+		cgroup = run_of_task();
+		if (!cgroup)
+			return PASS;
+		policy = policy_of(cgroup);
+	}
 	__u32 addr[4] = {};
 	int words = 1;
 	__u8 family = 2 /* AF_INET */;
@@ -301,15 +306,44 @@ static __always_inline void record_drop(struct __sk_buff *skb, __u64 cgroup, int
 		      family, protocol, ports[egress ? 1 : 0], remote, words, egress, &local);
 }
 
+/*
+ * The protocol byte and the remote address of the IP header at the start of the packet:
+ * read in place when the header is in the linear part (the common case: a helper call
+ * each costs more than the rest of the work), else copied out.
+ */
+static __always_inline int read_header(struct __sk_buff *skb, __u32 protocol_at, __u32 addr_at,
+				       __u32 addr_len, __u8 *protocol, __u32 *addr)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	if (data + 40 <= end) { /* both IPv4 (20) and IPv6 (40) fixed headers */
+		*protocol = *((__u8 *)data + protocol_at);
+		if (addr_len == 4)
+			__builtin_memcpy(addr, data + addr_at, 4);
+		else
+			__builtin_memcpy(addr, data + addr_at, 16);
+		return 0;
+	}
+	if (bpf_skb_load_bytes(skb, protocol_at, protocol, 1) < 0)
+		return -1;
+	return addr_len == 4 ? bpf_skb_load_bytes(skb, addr_at, addr, 4)
+			     : bpf_skb_load_bytes(skb, addr_at, addr, 16);
+}
+
 /* Checks the packet's remote address: the destination on egress, the source on ingress. */
 static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 {
-	__u64 cgroup = run_of_skb(skb);
-	if (!cgroup)
-		return PASS;
+	/* Fast path: a socket of the run's own cgroup (the service's, unless it made
+	 * sub-cgroups). Otherwise the run is found among the socket cgroup's ancestors. */
+	__u64 cgroup = bpf_skb_cgroup_id(skb);
 	const struct sandbox_policy *policy = policy_of(cgroup);
-	if (!policy)
-		return REFUSE;
+	if (!policy) {
+		cgroup = run_of_skb(skb);
+		if (!cgroup)
+			return PASS;
+		policy = policy_of(cgroup);
+		if (!policy)
+			return REFUSE;
+	}
 	if (!(policy->flags & (SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING)))
 		return PASS; /* a run without IP directives */
 
@@ -318,15 +352,13 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 	__u32 addr[4] = {};
 	int words = 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 9, &protocol, 1) < 0 ||
-		    bpf_skb_load_bytes(skb, egress ? 16 : 12, addr, 4) < 0)
+		if (read_header(skb, 9, egress ? 16 : 12, 4, &protocol, addr) < 0)
 			return REFUSE;
 		family = 2;
 		if (policy->flags & SANDBOX_POLICY_FILTER)
 			verdict = check4(cgroup, addr[0], policy->flags);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 6, &protocol, 1) < 0 ||
-		    bpf_skb_load_bytes(skb, egress ? 24 : 8, addr, 16) < 0)
+		if (read_header(skb, 6, egress ? 24 : 8, 16, &protocol, addr) < 0)
 			return REFUSE;
 		family = 10;
 		words = 4;
