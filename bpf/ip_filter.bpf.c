@@ -64,14 +64,12 @@ struct {
 	__array(values, struct run_ring);
 } run_events SEC(".maps");
 
-/* Per run, written (0) by user space before the service exists: refusals that found the
- * denials table full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct sandbox_run_refusals);
 	__uint(max_entries, 65536);
-} denials_lost SEC(".maps");
+} run_refusals SEC(".maps");
 
 /* The local end of a dropped packet (the hooks on socket calls leave it zero). */
 struct local_end {
@@ -83,6 +81,9 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 					  __u16 port, const __u32 *addr, int words, int in_task,
 					  const struct local_end *local)
 {
+	struct sandbox_run_refusals *run = bpf_map_lookup_elem(&run_refusals, &cgroup);
+	if (run)
+		__sync_fetch_and_add(&run->total, 1);
 	struct sandbox_denial_key key = {.cgroup = cgroup, .kind = kind, .family = family,
 					 .protocol = protocol, .port = port};
 	if (words == 1)
@@ -96,9 +97,8 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 		d = bpf_map_lookup_elem(&denials, &key);
 	}
 	if (!d) {
-		__u64 *lost = bpf_map_lookup_elem(&denials_lost, &cgroup);
-		if (lost)
-			__sync_fetch_and_add(lost, 1);
+		if (run)
+			__sync_fetch_and_add(&run->unattributed, 1);
 		return;
 	}
 	__sync_fetch_and_add(&d->count, 1);

@@ -93,8 +93,8 @@ enum sandbox_event_kind {
  * io_uring's and each datagram of a sendmmsg included), aggregated per run × kind × remote
  * address × port × protocol. The supervisor reads the counts while the run lives (never
  * deleting, so no increment can land in a removed entry) and removes its entries at the
- * end. When the table is full, the refusal is added to the run's `denials_lost` counter:
- * the sum stays exact, only the destination is unknown.
+ * end. When the table is full, the refusal is added to the run's `unattributed` count in
+ * `run_refusals`: the sum stays exact, only the destination is unknown.
  */
 struct sandbox_denial_key {
 	__u64 cgroup;  /* the run */
@@ -114,6 +114,13 @@ struct sandbox_denial {
 	__u16 pad;
 	__u8 comm[SANDBOX_COMM_LEN];
 	__u8 local_addr[SANDBOX_ADDR_LEN]; /* dropped packets: the local address of the last one */
+};
+
+/* Per run, written (zero) by user space before the service exists. `total` grows with every
+ * refusal, so that an idle supervisor reads one entry rather than the whole denials table. */
+struct sandbox_run_refusals {
+	__u64 total;
+	__u64 unattributed; /* refusals that found the denials table full */
 };
 
 /*
@@ -189,6 +196,8 @@ SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout c
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 144, "sandbox_counters layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 32, "sandbox_denial_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 48, "sandbox_denial layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_run_refusals) == 16,
+		   "sandbox_run_refusals layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_key) == 16, "sandbox_syscall_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_rule) == 40, "sandbox_syscall_rule layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_trace_event) == 48, "sandbox_trace_event layout changed");

@@ -220,7 +220,7 @@ private:
   void stop_at(const char *stage) const;
   void record_exit(const RunOutcome &outcome);
   void read_ip_accounting();
-  void report_denials();
+  void report_denials(bool final = false);
 
   const Policy &policy_;
   const LaunchOptions &options_;
@@ -239,6 +239,8 @@ private:
   std::vector<seccomp::NotifiedCall> notified_calls_;
   std::vector<std::unique_ptr<seccomp::Notifications>> listeners_; // one per command run
   std::map<int, audit::SyscallTotal> answered_;                      // by syscall number
+  std::uint64_t ip_refusals_read_ = 0; // the IP filter's refusal count at the last read
+  bool kills_traced_ = false;          // kill events since the last read of the kill counts
   std::string audit_trail_off_; // AuditTrail=best-effort without tracing: why
   audit::RefusalReport refusals_;
   std::optional<audit::AuditLog> audit_log_;
@@ -665,22 +667,31 @@ void Invocation::drain_trace() {
   std::vector<audit::TracedSyscall> syscalls;
   events_->drain(connects, syscalls);
   refusals_.attribute(connects, syscalls);
+  kills_traced_ |= !syscalls.empty(); // the only syscall events are the kills
 }
 
 // The counters' growth since the last report, attributed to the processes traced.
-void Invocation::report_denials() {
+// Reads only what may have grown: an idle run costs the machine one map lookup per report
+// (the denials and rules tables are shared by all runs below the parent).
+void Invocation::report_denials(bool final) {
   if (!audit_log_)
     return;
   drain_trace();
   std::vector<netfilter::Denial> ip;
   std::uint64_t ip_unattributed = 0;
   if (ip_filter_) {
-    ip = ip_filter_->denial_totals();
-    ip_unattributed = ip_filter_->unattributed_total();
+    netfilter::RunFilter::Refusals refusals = ip_filter_->refusals();
+    if (refusals.total != ip_refusals_read_) {
+      ip = ip_filter_->denial_totals();
+      ip_refusals_read_ = refusals.total;
+    }
+    ip_unattributed = refusals.unattributed;
   }
   std::vector<audit::SyscallTotal> syscalls;
-  if (trace_)
+  if (trace_ && (final || kills_traced_)) { // a kill lost to a full ring buffer: at the end
     syscalls = trace_->syscall_totals();
+    kills_traced_ = false;
+  }
   for (const auto &[nr, total] : answered_)
     syscalls.push_back(total);
   for (const std::string &record : refusals_.records({policy_.unit_name, invocation_id_},
@@ -712,7 +723,7 @@ RunOutcome Invocation::run() {
     // The run is over when the main process is: whatever it left behind goes with it.
     Status killed = cgroup_->kill_all();
     read_ip_accounting();
-    report_denials(); // the last ones: nothing in the cgroup runs any more
+    report_denials(true); // the last ones: nothing in the cgroup runs any more
     Status removed = cgroup_->remove();
     if ((!killed || !removed) && outcome.error.empty())
       outcome.error = (!killed ? killed : removed).error().message();

@@ -78,7 +78,7 @@ UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
   if (name == "policies") return &maps.policies;
   if (name == "counters") return &maps.counters;
   if (name == "denials") return &maps.denials;
-  if (name == "denials_lost") return &maps.denials_lost;
+  if (name == "run_refusals") return &maps.run_refusals;
   if (name == "run_events") return &maps.run_events;
   return nullptr;
 }
@@ -129,7 +129,7 @@ std::optional<FoundProgram> inspect(std::uint32_t id) {
 
 bool complete(const FilterMaps &m) {
   return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters && m.denials &&
-         m.denials_lost && m.run_events;
+         m.run_refusals && m.run_events;
 }
 
 Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type type) {
@@ -188,7 +188,7 @@ Status take_maps(ip_filter &skel, FilterMaps &maps) {
       !dup_fd(skel.maps.allow6, maps.allow6) || !dup_fd(skel.maps.deny6, maps.deny6) ||
       !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters) ||
       !dup_fd(skel.maps.denials, maps.denials) ||
-      !dup_fd(skel.maps.denials_lost, maps.denials_lost) ||
+      !dup_fd(skel.maps.run_refusals, maps.run_refusals) ||
       !dup_fd(skel.maps.run_events, maps.run_events))
     return Error::from_errno("Failed to keep the IP filter maps");
   return Ok{};
@@ -408,8 +408,8 @@ Result<RunFilter> ParentFilter::install(std::uint64_t cgroup_id, const Policy &p
         err < 0)
       return Error::from_errno("Failed to create the IPAccounting= counters", -err);
   }
-  std::uint64_t zero_lost = 0;
-  if (int err = bpf_map_update_elem(maps_->denials_lost.get(), &cgroup_id, &zero_lost, BPF_ANY);
+  sandbox_run_refusals zero_refusals{};
+  if (int err = bpf_map_update_elem(maps_->run_refusals.get(), &cgroup_id, &zero_refusals, BPF_ANY);
       err < 0)
     return Error::from_errno("Failed to create the run's refusal counters", -err);
   sandbox_policy entry{};
@@ -443,7 +443,7 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
     bpf_map_delete_elem(maps_->counters.get(), &cgroup_id);
   }
   for (std::uint64_t cgroup_id : dead)
-    bpf_map_delete_elem(maps_->denials_lost.get(), &cgroup_id);
+    bpf_map_delete_elem(maps_->run_refusals.get(), &cgroup_id);
   erase_denials(maps_->denials.get(), [&](std::uint64_t id) { return !live.count(id); });
   sweep_rules<ip4_rule_key>(maps_->allow4.get(), live);
   sweep_rules<ip4_rule_key>(maps_->deny4.get(), live);
@@ -469,7 +469,7 @@ RunFilter::~RunFilter() {
   erase_rules(*maps_, cgroup_id_, deny_, false);
   if (accounting_)
     bpf_map_delete_elem(maps_->counters.get(), &cgroup_id_);
-  bpf_map_delete_elem(maps_->denials_lost.get(), &cgroup_id_);
+  bpf_map_delete_elem(maps_->run_refusals.get(), &cgroup_id_);
   erase_denials(maps_->denials.get(), [&](std::uint64_t id) { return id == cgroup_id_; });
 }
 
@@ -496,10 +496,10 @@ std::vector<Denial> RunFilter::denial_totals() const {
   return out;
 }
 
-std::uint64_t RunFilter::unattributed_total() const {
-  std::uint64_t lost = 0;
-  bpf_map_lookup_elem(maps_->denials_lost.get(), &cgroup_id_, &lost);
-  return lost;
+RunFilter::Refusals RunFilter::refusals() const {
+  sandbox_run_refusals value{};
+  bpf_map_lookup_elem(maps_->run_refusals.get(), &cgroup_id_, &value);
+  return {value.total, value.unattributed};
 }
 
 Result<IpCounters> RunFilter::counters() const {

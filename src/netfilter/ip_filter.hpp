@@ -24,7 +24,7 @@ namespace rf::netfilter {
 
 // The shared maps of one attached program set.
 struct FilterMaps {
-  UniqueFd allow4, deny4, allow6, deny6, policies, counters, denials, denials_lost;
+  UniqueFd allow4, deny4, allow6, deny6, policies, counters, denials, run_refusals;
   UniqueFd run_events; // the runs' event ring buffers, by cgroup id (map-in-map)
 };
 
@@ -85,10 +85,15 @@ public:
 
   Result<IpCounters> counters() const;
 
+  // The number of refusals since the run started (one lookup: read it to know whether
+  // denial_totals() has anything new), and those whose destination found the table full.
+  struct Refusals {
+    std::uint64_t total = 0, unattributed = 0;
+  };
+  Refusals refusals() const;
   // The refusals counted since the run started, one entry per destination (the kernel
-  // counts every refusal), and those whose destination found the table full.
+  // counts every refusal). Reads the whole table, which all runs below the parent share.
   std::vector<Denial> denial_totals() const;
-  std::uint64_t unattributed_total() const;
 
 private:
   friend class ParentFilter;

@@ -42,6 +42,8 @@ static_assert(offsetof(sandbox_denial, local_port) == 12);
 static_assert(offsetof(sandbox_denial, comm) == 16);
 static_assert(offsetof(sandbox_denial, local_addr) == 32);
 
+static_assert(sizeof(sandbox_run_refusals) == 16);
+static_assert(offsetof(sandbox_run_refusals, unattributed) == 8);
 static_assert(sizeof(sandbox_syscall_key) == 16);
 static_assert(offsetof(sandbox_syscall_key, nr) == 8);
 static_assert(sizeof(sandbox_syscall_rule) == 40);
