@@ -82,8 +82,6 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 					  const struct local_end *local)
 {
 	struct sandbox_run_refusals *run = bpf_map_lookup_elem(&run_refusals, &cgroup);
-	if (run)
-		__sync_fetch_and_add(&run->total, 1);
 	struct sandbox_denial_key key = {.cgroup = cgroup, .kind = kind, .family = family,
 					 .protocol = protocol, .port = port};
 	if (words == 1)
@@ -97,11 +95,15 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 		d = bpf_map_lookup_elem(&denials, &key);
 	}
 	if (!d) {
-		if (run)
+		if (run) {
 			__sync_fetch_and_add(&run->unattributed, 1);
+			__sync_fetch_and_add(&run->total, 1); /* last: see sandbox_run_refusals */
+		}
 		return;
 	}
 	__sync_fetch_and_add(&d->count, 1);
+	if (run)
+		__sync_fetch_and_add(&run->total, 1); /* last: see sandbox_run_refusals */
 	if (in_task) {
 		d->tgid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(d->comm, sizeof d->comm);

@@ -117,7 +117,9 @@ struct sandbox_denial {
 };
 
 /* Per run, written (zero) by user space before the service exists. `total` grows with every
- * refusal, so that an idle supervisor reads one entry rather than the whole denials table. */
+ * refusal, so that an idle supervisor reads one entry rather than the whole denials table.
+ * It is added to after the refusal's own count: a supervisor that reads `total` and then the
+ * table never misses a count that `total` includes. */
 struct sandbox_run_refusals {
 	__u64 total;
 	__u64 unattributed; /* refusals that found the denials table full */
@@ -143,8 +145,8 @@ struct sandbox_syscall_key {
 /* Written by user space; the programs count into it in place (atomic adds). */
 struct sandbox_syscall_rule {
 	__u32 action; /* SANDBOX_SYSCALL_* */
-	__u32 err;    /* unused (0) */
-	__u64 count;  /* calls refused (or logged) */
+	__u32 pad0;
+	__u64 count;  /* calls killed */
 	__u32 tgid;   /* the last process */
 	__u32 pad;
 	__u8 comm[SANDBOX_COMM_LEN];
@@ -178,7 +180,7 @@ struct sandbox_trace_event {
 	__u8 family; /* connect/send: AF_INET or AF_INET6 (a v4-mapped address is AF_INET) */
 	__u16 port;  /* connect/send: the port passed, host order */
 	__u32 tgid;  /* what user space calls the pid */
-	__s32 result; /* the call's return value (-errno) */
+	__s32 result; /* connect/send: -EPERM */
 	__u32 nr;     /* the system call */
 	__u8 addr[SANDBOX_ADDR_LEN]; /* connect/send: network order; IPv4 in the first 4 bytes */
 	__u8 comm[SANDBOX_COMM_LEN];

@@ -15,12 +15,12 @@
  * cgroup has none leaves at the first lookup. Raw tracepoints need no tracefs.
  */
 #include <linux/bpf.h>
-#include <asm/ptrace.h>
 #include <bpf/bpf_helpers.h>
 
 #include "sandbox_abi.h"
 
 #define SIGSYS 31
+#define AUDIT_ARCH_X86_64 0xC000003Eu
 #define SYS_SECCOMP 1
 
 struct run_ring {
@@ -55,9 +55,8 @@ static __always_inline void fill_task(struct sandbox_trace_event *e)
 	bpf_get_current_comm(e->comm, sizeof e->comm);
 }
 
-/* Counts a call of the run's rules and reports it. */
-static __always_inline void count_call(void *ring, struct sandbox_syscall_rule *rule, __u8 type,
-				       __u32 nr, __s64 ret)
+/* Counts a kill of the run's rules and reports it. */
+static __always_inline void count_kill(void *ring, struct sandbox_syscall_rule *rule, __u32 nr)
 {
 	__sync_fetch_and_add(&rule->count, 1);
 	rule->tgid = bpf_get_current_pid_tgid() >> 32;
@@ -66,9 +65,8 @@ static __always_inline void count_call(void *ring, struct sandbox_syscall_rule *
 	if (!e)
 		return; /* the count above is exact all the same */
 	__builtin_memset(e, 0, sizeof *e);
-	e->type = type;
+	e->type = SANDBOX_TRACE_SYSCALL_KILLED;
 	e->nr = nr;
-	e->result = (__s32)ret;
 	fill_task(e);
 	bpf_ringbuf_submit(e, wakeup_flags(ring));
 }
@@ -91,8 +89,10 @@ int rf_signal_generate(struct bpf_raw_tracepoint_args *ctx)
 	if ((int)ctx->args[0] != SIGSYS)
 		return 0;
 	struct siginfo_sys info = {};
+	/* Native calls only: another ABI's numbers name other calls (x32's have bit 30). */
 	if (bpf_probe_read_kernel(&info, sizeof info, (void *)ctx->args[1]) < 0 ||
-	    info.code != SYS_SECCOMP || info.syscall < 0 || info.syscall >= SANDBOX_MAX_SYSCALL)
+	    info.code != SYS_SECCOMP || info.arch != AUDIT_ARCH_X86_64 || info.syscall < 0 ||
+	    info.syscall >= SANDBOX_MAX_SYSCALL)
 		return 0;
 	struct sandbox_syscall_key key = {};
 	void *ring = ring_of_current(&key.cgroup);
@@ -101,7 +101,7 @@ int rf_signal_generate(struct bpf_raw_tracepoint_args *ctx)
 	key.nr = (__u32)info.syscall;
 	struct sandbox_syscall_rule *rule = bpf_map_lookup_elem(&syscall_rules, &key);
 	if (rule && rule->action == SANDBOX_SYSCALL_KILL)
-		count_call(ring, rule, SANDBOX_TRACE_SYSCALL_KILLED, key.nr, 0);
+		count_kill(ring, rule, key.nr);
 	return 0;
 }
 

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace rf::audit {
@@ -65,24 +64,26 @@ Result<RunEvents> RunEvents::create(std::uint64_t cgroup_id) {
   return events;
 }
 
-// A map-in-map update waits for a grace period after the entry is in: the background child
-// makes it, and this waits only until the programs can see the entry.
+// A map-in-map update waits for a grace period after the entry is in: a detached child makes
+// it, and this waits only until the programs can see the entry.
 Status RunEvents::join(int run_events_map) {
   UniqueFd map(::fcntl(run_events_map, F_DUPFD_CLOEXEC, 3));
   if (!map)
     return Error::from_errno("Failed to keep a run_events map");
-  int map_fd = map.get(), ring_fd = ring_.get();
-  Result<pid_t> child = detached_map_call(map_fd, &cgroup_id_, sizeof cgroup_id_, &ring_fd,
-                                          sizeof ring_fd, false);
-  if (!child)
-    return child.error().wrap("Failed to add the run's event ring buffer");
+  int ring_fd = ring_.get();
+  Result<DetachedMapCall> call = DetachedMapCall::start(map.get(), &cgroup_id_, sizeof cgroup_id_,
+                                                        &ring_fd, sizeof ring_fd, ring_fd);
+  if (!call)
+    return call.error().wrap("Failed to add the run's event ring buffer");
   for (;;) {
     std::uint32_t inner_id = 0;
-    if (bpf_map_lookup_elem(map_fd, &cgroup_id_, &inner_id) == 0)
+    if (bpf_map_lookup_elem(map.get(), &cgroup_id_, &inner_id) == 0)
       break;
-    int status = 0;
-    if (::waitpid(*child, &status, WNOHANG) == *child)
-      return Error::msg("Failed to add the run's event ring buffer (the table may be full)");
+    std::optional<long> done = call->result();
+    if (done && *done < 0)
+      return Error::from_errno("Failed to add the run's event ring buffer", static_cast<int>(-*done));
+    if (done && bpf_map_lookup_elem(map.get(), &cgroup_id_, &inner_id) < 0)
+      return Error::msg("Failed to add the run's event ring buffer: the entry went away");
     ::usleep(20);
   }
   joined_.push_back(std::move(map));
@@ -90,11 +91,9 @@ Status RunEvents::join(int run_events_map) {
 }
 
 RunEvents::~RunEvents() {
-  for (UniqueFd &map : joined_) // the child closes the map's fd once it has left it
-    if (!detached_map_call(map.get(), &cgroup_id_, sizeof cgroup_id_, nullptr, 0, true))
+  for (const UniqueFd &map : joined_) // the child has its own copy of the map's fd
+    if (!DetachedMapCall::start(map.get(), &cgroup_id_, sizeof cgroup_id_, nullptr, 0))
       bpf_map_delete_elem(map.get(), &cgroup_id_); // then wait for the grace period here
-    else
-      static_cast<void>(map.release());
 }
 
 int RunEvents::poll_fd() const { return ring_buffer__epoll_fd(consumer_.get()); }

@@ -14,8 +14,6 @@
 #include <utility>
 #include <fcntl.h>
 #include <map>
-#include <sys/file.h>
-#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -211,6 +209,31 @@ Status TraceSet::advertise(int cgroup_fd) const {
   if (::fsetxattr(cgroup_fd, kAdvertXattr, advert.data(), advert.size(), 0) < 0)
     return Error::from_errno("Failed to mark the run's cgroup with its tracing programs");
   return Ok{};
+}
+
+void TraceSet::sweep(const std::set<std::uint64_t> &live) const {
+  std::vector<sandbox_syscall_key> dead_rules;
+  sandbox_syscall_key rule{}, next_rule{};
+  for (const void *at = nullptr; bpf_map_get_next_key(syscall_rules(), at, &next_rule) == 0;
+       at = &rule) {
+    if (!live.count(next_rule.cgroup))
+      dead_rules.push_back(next_rule);
+    rule = next_rule;
+  }
+  std::uint32_t count = static_cast<std::uint32_t>(dead_rules.size());
+  if (count > 0)
+    bpf_map_delete_batch(syscall_rules(), dead_rules.data(), &count, nullptr);
+  std::uint64_t ring = 0, next_ring = 0;
+  std::vector<std::uint64_t> dead_rings;
+  for (const void *at = nullptr; bpf_map_get_next_key(run_events(), at, &next_ring) == 0;
+       at = &ring) {
+    if (!live.count(next_ring))
+      dead_rings.push_back(next_ring);
+    ring = next_ring;
+  }
+  for (std::uint64_t cgroup_id : dead_rings) // each change waits for a grace period
+    if (!DetachedMapCall::start(run_events(), &cgroup_id, sizeof cgroup_id, nullptr, 0))
+      bpf_map_delete_elem(run_events(), &cgroup_id);
 }
 
 // ---- one run ----

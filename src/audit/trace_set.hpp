@@ -1,5 +1,6 @@
-// The audit trail's tracing programs (bpf/syscall_trace.bpf.c), which count what a run's
-// seccomp filter refuses: one set for all runs below a cgroup parent, and each run's part.
+// The audit trail's tracing program (bpf/syscall_trace.bpf.c), which counts the calls a run's
+// seccomp filter answers with a kill (its other refusals come to the supervisor by user
+// notification): one set for all runs below a cgroup parent, and each run's part.
 //
 // Nothing pins the set: every supervisor of a run below the parent holds its fds. The first
 // one loads and attaches the programs; later ones take copies of the fds from a live one
@@ -17,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,10 @@ public:
   // Lets later runs below the parent find the set through this run's cgroup.
   Status advertise(int cgroup_fd) const;
 
+  // Removes the entries of cgroups not in `live` (runs whose supervisor was killed). Call
+  // under the parent's lock.
+  void sweep(const std::set<std::uint64_t> &live) const;
+
   int run_events() const;
   int syscall_rules() const;
 
@@ -39,7 +45,7 @@ private:
   static Result<TraceSet> attach();
   static Result<TraceSet> borrow(const std::string &advert);
   explicit TraceSet(std::vector<UniqueFd> fds) : fds_(std::move(fds)) {}
-  std::vector<UniqueFd> fds_; // the links, then the maps (kLinkCount + kMapCount)
+  std::vector<UniqueFd> fds_; // the link, then the maps (kFdCount in all)
 };
 
 // A system call the run's seccomp filter answers the same whatever its arguments: with an
@@ -56,11 +62,12 @@ struct SyscallTotal {
   Who last;
 };
 
-// One run's part in the set: its rules in `syscall_rules` (removed on destruction) and its
-// ring buffer in `run_events`.
+// One run's part in the set: the calls its filter kills in `syscall_rules` (removed on
+// destruction) and its ring buffer in `run_events`.
 class RunTrace {
 public:
-  // Call under the parent's lock.
+  // Call under the parent's lock. `killed`: the calls the filter kills whatever their
+  // arguments (their action is SyscallAction::kill).
   static Result<RunTrace> enroll(TraceSet set, const std::string &parent_path, int parent_fd,
                                  std::uint64_t cgroup_id, const std::vector<SyscallRule> &rules,
                                  RunEvents &events);

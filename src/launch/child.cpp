@@ -295,9 +295,15 @@ void run_child(const ExecPlan &plan, ExecArrays &arrays, int report_fd) {
     // seccomp::FilterOptions): the supervisor cannot answer before the exec.
     unsigned flags = plan.seccomp_listener ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
     long loaded = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &program);
+    if (loaded < 0 && errno == EBUSY && !plan.seccomp_without_listener.empty()) {
+      sock_fprog plain{static_cast<unsigned short>(plan.seccomp_without_listener.size()),
+                       const_cast<sock_filter *>(plan.seccomp_without_listener.data())};
+      flags = 0;
+      loaded = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &plain);
+    }
     if (loaded < 0)
       fail(report_fd, SetupStep::seccomp);
-    if (plan.seccomp_listener)
+    if (flags != 0)
       arrays.seccomp_listener = static_cast<int>(loaded); // close-on-exec: only ours after it
   }
   exec_command(plan, arrays, report_fd);

@@ -71,8 +71,13 @@ struct ExecPlan {
 
   std::vector<sock_filter> seccomp; // empty: no filter
   // The filter hands calls to the supervisor (seccomp::FilterOptions::notify): loaded with a
-  // listener, which the child creates in the fd table it shares with the supervisor.
+  // listener, which the child creates in the fd table it shares with the supervisor
+  // (CLONE_FILES). Sharing it, the child's fd steps act on the supervisor's table too: its
+  // fds end up close-on-exec, which is harmless (the supervisor never execs).
   bool seccomp_listener = false;
+  // AuditTrail=best-effort: the same filter without notifications, loaded when the kernel
+  // refuses a listener (EBUSY: the caller, or an ancestor, has one already).
+  std::vector<sock_filter> seccomp_without_listener;
   bool restrict_realtime = false;    // RLIMIT_RTPRIO 0 (RestrictRealtime=)
 
   std::string working_directory = "/";

@@ -214,6 +214,7 @@ private:
   Status enroll_in_trace(const std::vector<audit::SyscallRule> &rules);
   void drain_trace();
   void answer_notifications(UniqueFd listener, Supervisor &supervisor);
+  void answer(seccomp::Notifications &notifications);
   Result<audit::RunEvents *> run_events();
   RunOutcome supervise();
   Result<int> run_command(std::size_t index, Supervisor &supervisor, RunOutcome &failure);
@@ -307,6 +308,13 @@ Status Invocation::prepare_plans() {
     if (!filter)
       return filter.error().wrap("seccomp");
     base.seccomp = std::move(filter->program);
+    if (options.notify && policy_.audit_trail == AuditTrail::best_effort) {
+      Result<seccomp::CompiledFilter> plain =
+          seccomp::compile_cached(policy_, seccomp::kDefaultCacheDirectory);
+      if (!plain)
+        return plain.error().wrap("seccomp");
+      base.seccomp_without_listener = std::move(plain->program);
+    }
   }
   base.supervisor = ::getpid();
   base.ignored_signals = ignored_signals();
@@ -514,6 +522,9 @@ Status Invocation::enroll_in_trace(const std::vector<audit::SyscallRule> &rules)
   Result<audit::TraceSet> set = audit::TraceSet::share_or_attach(parent_path_, parent.get());
   if (!set)
     return set.error();
+  if (reaped_stale_) // the entries of runs whose supervisor was killed
+    if (Result<std::set<std::uint64_t>> live = cgroup::invocation_ids(parent_path_); live)
+      set->sweep(*live);
   RF_TRY(set->advertise(cgroup_->fd()));
   Result<audit::RunEvents *> events = run_events();
   if (!events)
@@ -569,8 +580,13 @@ Result<int> Invocation::run_command(std::size_t index, Supervisor &supervisor,
     return failure.status;
   }
   stage_ = "exec";
-  if (spawned->seccomp_listener)
+  if (spawned->seccomp_listener) {
     answer_notifications(std::move(spawned->seccomp_listener), supervisor);
+  } else if (plan.seccomp_listener && audit_trail_off_.empty()) {
+    audit_trail_off_ = "the kernel refused a seccomp listener (one is installed already): the "
+                       "system call filter's refusals are not recorded";
+    std::fprintf(stderr, "ringfence: %s: %s\n", policy_.unit_name.c_str(), audit_trail_off_.c_str());
+  }
   if (index == 0) {
     std::string cgroup_path = cgroup_->path().substr(cgroup2_mount_.size());
     static_cast<void>(audit_log_->append(audit::start_record(
@@ -645,19 +661,21 @@ void Invocation::read_ip_accounting() {
 void Invocation::answer_notifications(UniqueFd listener, Supervisor &supervisor) {
   auto &notifications = listeners_.emplace_back(
       std::make_unique<seccomp::Notifications>(std::move(listener), notified_calls_));
-  supervisor.watch(notifications->fd(), [this, n = notifications.get()] {
-    std::vector<audit::TracedSyscall> traced;
-    for (const seccomp::AnsweredCall &call : n->answer_waiting()) {
-      audit::Who who{call.pid, call.comm};
-      audit::SyscallTotal &total = answered_[call.nr];
-      total.rule = {call.nr, call.err ? audit::SyscallAction::errno_return : audit::SyscallAction::log,
-                    call.err};
-      ++total.count;
-      total.last = who;
-      traced.push_back({call.nr, std::move(who)});
-    }
-    refusals_.attribute({}, traced);
-  });
+  supervisor.watch(notifications->fd(), [this, n = notifications.get()] { answer(*n); });
+}
+
+void Invocation::answer(seccomp::Notifications &notifications) {
+  std::vector<audit::TracedSyscall> traced;
+  for (const seccomp::AnsweredCall &call : notifications.answer_waiting()) {
+    audit::Who who{call.pid, call.comm};
+    audit::SyscallTotal &total = answered_[call.nr];
+    total.rule = {call.nr, call.err ? audit::SyscallAction::errno_return : audit::SyscallAction::log,
+                  call.err};
+    ++total.count;
+    total.last = who;
+    traced.push_back({call.nr, std::move(who)});
+  }
+  refusals_.attribute({}, traced);
 }
 
 void Invocation::drain_trace() {
@@ -720,6 +738,10 @@ RunOutcome Invocation::run() {
   else
     outcome = supervise();
   if (cgroup_) {
+    // Calls handed over since the last poll get their answer and their record.
+    for (const auto &notifications : listeners_)
+      if (notifications->has_waiting())
+        answer(*notifications);
     // The run is over when the main process is: whatever it left behind goes with it.
     Status killed = cgroup_->kill_all();
     read_ip_accounting();

@@ -1,6 +1,7 @@
 #include "netfilter/ip_filter.hpp"
 
 #include "policy/ip_prefix.hpp"
+#include "util/background.hpp"
 
 #include "netfilter/ip_filter_skel.hpp"
 #include "sandbox_abi.h"
@@ -449,6 +450,17 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
   sweep_rules<ip4_rule_key>(maps_->deny4.get(), live);
   sweep_rules<ip6_rule_key>(maps_->allow6.get(), live);
   sweep_rules<ip6_rule_key>(maps_->deny6.get(), live);
+  // Their ring buffers: each change waits for a grace period, so a detached child makes it.
+  std::vector<std::uint64_t> dead_rings;
+  for (const void *at = nullptr; bpf_map_get_next_key(maps_->run_events.get(), at, &next) == 0;
+       at = &key) {
+    if (!live.count(next))
+      dead_rings.push_back(next);
+    key = next;
+  }
+  for (std::uint64_t cgroup_id : dead_rings)
+    if (!DetachedMapCall::start(maps_->run_events.get(), &cgroup_id, sizeof cgroup_id, nullptr, 0))
+      bpf_map_delete_elem(maps_->run_events.get(), &cgroup_id);
   return Ok{};
 }
 

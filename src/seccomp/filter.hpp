@@ -33,8 +33,8 @@ struct FilterOptions {
 Result<CompiledFilter> compile(const Policy &policy, FilterOptions options = {});
 
 // The calls the filter refuses whatever their arguments, with the errno it answers (-1: the
-// process is killed). A refused call never runs, so its result on sys_exit is the filter's:
-// what the audit probe counts. Calls refused only for some arguments are not listed.
+// process is killed; the audit trail counts those kills). Calls refused only for some
+// arguments are not listed.
 struct RefusedCall {
   int nr;
   int err;

@@ -47,6 +47,8 @@ Notifications::Notifications(UniqueFd listener, const std::vector<NotifiedCall> 
     errno_of_[call.nr] = call.err;
 }
 
+bool Notifications::has_waiting() const { return readable_now(listener_.get()); }
+
 std::vector<AnsweredCall> Notifications::answer_waiting() {
   std::vector<AnsweredCall> answered;
   // Bounded, so that a flood of refused calls cannot starve the rest of the supervisor.
@@ -66,8 +68,10 @@ std::vector<AnsweredCall> Notifications::answer_waiting() {
       response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE; // SystemCallLog=: the call runs
     else
       response.error = -call.err;
-    ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response); // ENOENT: the caller died
-    answered.push_back(std::move(call));
+    // ENOENT: the caller died, or a signal interrupted the call, which it makes again (a
+    // second notification): only an answer that arrived counts.
+    if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response) == 0)
+      answered.push_back(std::move(call));
   }
   return answered;
 }

@@ -31,6 +31,7 @@ public:
 
   // Answers the calls waiting now (call when fd() is readable).
   std::vector<AnsweredCall> answer_waiting();
+  bool has_waiting() const;
 
 private:
   UniqueFd listener_;

@@ -3,17 +3,21 @@
 #include "util/clone3.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <new>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace rf {
 namespace {
+
+constexpr long kPending = LONG_MIN;
 
 void close_all_but(std::vector<int> keep) {
   std::sort(keep.begin(), keep.end());
@@ -28,16 +32,31 @@ void close_all_but(std::vector<int> keep) {
   ::close_range(first, ~0u, 0);
 }
 
+// Blocks every signal while alive, so that a child started meanwhile inherits the mask.
+class AllSignalsBlocked {
+public:
+  AllSignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &previous_);
+  }
+  ~AllSignalsBlocked() { ::sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+  AllSignalsBlocked(const AllSignalsBlocked &) = delete;
+  AllSignalsBlocked &operator=(const AllSignalsBlocked &) = delete;
+
+private:
+  sigset_t previous_;
+};
+
 // What the detached child needs, at the bottom of its own stack mapping.
 struct DetachedCall {
   bpf_attr attr;
-  int close_after;
+  long cmd;
+  int keep[2]; // the fds it keeps open (-1: none)
+  long result; // kPending until the child has made the call
   alignas(8) unsigned char key[32];
   alignas(8) unsigned char value[32];
 };
-
-// Marks a delete in attr.flags (no BPF_* update flag has this value).
-constexpr std::uint64_t kDelete = ~0ull;
 
 // Raw system calls: the child shares the caller's memory, thread-local errno included.
 long raw_syscall3(long nr, long a1, long a2, long a3) {
@@ -49,20 +68,36 @@ long raw_syscall3(long nr, long a1, long a2, long a3) {
   return ret;
 }
 
+// Closes [from, to] with a raw close_range when the range is not empty.
+void raw_close_range(long from, long to) {
+  if (from <= to)
+    raw_syscall3(SYS_close_range, from, to, 0);
+}
+
 [[noreturn]] void detached_entry(void *arg) {
-  const auto *call = static_cast<const DetachedCall *>(arg);
-  long cmd = call->attr.flags == kDelete ? BPF_MAP_DELETE_ELEM : BPF_MAP_UPDATE_ELEM;
-  raw_syscall3(SYS_bpf, cmd, reinterpret_cast<long>(&call->attr), sizeof call->attr);
-  if (call->close_after >= 0)
-    raw_syscall3(SYS_close, call->close_after, 0, 0);
+  auto *call = static_cast<DetachedCall *>(arg);
+  // Its own copy of the fd table: keep only the call's fds (keep[0] < keep[1] or -1).
+  long low = call->keep[0], high = call->keep[1];
+  if (low < 0) {
+    raw_close_range(0, high - 1);
+    raw_close_range(high + 1, INT_MAX);
+  } else {
+    raw_close_range(0, low - 1);
+    raw_close_range(low + 1, high - 1);
+    raw_close_range(high + 1, INT_MAX);
+  }
+  long ret = raw_syscall3(SYS_bpf, call->cmd, reinterpret_cast<long>(&call->attr),
+                          sizeof call->attr);
+  __atomic_store_n(&call->result, ret, __ATOMIC_RELEASE);
   for (;;)
     raw_syscall3(SYS_exit, 0, 0, 0);
 }
 
 } // namespace
 
-Result<pid_t> detached_map_call(int map_fd, const void *key, unsigned key_size, const void *value,
-                                unsigned value_size, bool close_map) {
+Result<DetachedMapCall> DetachedMapCall::start(int map_fd, const void *key, unsigned key_size,
+                                               const void *value, unsigned value_size,
+                                               int value_fd) {
   constexpr std::size_t kStack = 16 * 1024;
   if (key_size > sizeof DetachedCall::key || value_size > sizeof DetachedCall::value)
     return Error::from_errno("detached bpf call", E2BIG);
@@ -74,31 +109,56 @@ Result<pid_t> detached_map_call(int map_fd, const void *key, unsigned key_size, 
   std::memcpy(call->key, key, key_size);
   if (value)
     std::memcpy(call->value, value, value_size);
+  call->cmd = value ? BPF_MAP_UPDATE_ELEM : BPF_MAP_DELETE_ELEM;
   call->attr.map_fd = static_cast<std::uint32_t>(map_fd);
   call->attr.key = reinterpret_cast<std::uint64_t>(call->key);
   call->attr.value = reinterpret_cast<std::uint64_t>(call->value);
-  call->attr.flags = value ? std::uint64_t{BPF_ANY} : kDelete;
-  call->close_after = close_map ? map_fd : -1;
+  call->attr.flags = BPF_ANY;
+  call->keep[0] = std::min(map_fd, value_fd);
+  call->keep[1] = std::max(map_fd, value_fd);
+  call->result = kPending;
   clone_args args{};
-  args.flags = CLONE_VM | CLONE_FILES;
+  args.flags = CLONE_VM;
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<std::uint64_t>(stack) + sizeof(DetachedCall);
   args.stack_size = kStack - sizeof(DetachedCall);
-  long pid = clone3_with_entry(&args, detached_entry, call);
+  long pid;
+  {
+    AllSignalsBlocked blocked;
+    pid = clone3_with_entry(&args, detached_entry, call);
+  }
   if (pid < 0) {
     ::munmap(stack, kStack);
     return Error::from_errno("Failed to start a child (clone3)", static_cast<int>(-pid));
   }
-  return static_cast<pid_t>(pid);
+  return DetachedMapCall(&call->result);
+}
+
+std::optional<long> DetachedMapCall::result() const {
+  long ret = __atomic_load_n(result_, __ATOMIC_ACQUIRE);
+  return ret == kPending ? std::nullopt : std::optional<long>(ret);
 }
 
 Result<pid_t> in_background(std::vector<int> keep, const std::function<bool()> &work) {
-  pid_t child = ::fork();
+  pid_t child;
+  {
+    AllSignalsBlocked blocked; // the child keeps the mask
+    child = ::fork();
+  }
   if (child < 0)
     return Error::from_errno("fork");
   if (child == 0) {
     close_all_but(std::move(keep));
-    ::_exit(work() ? 0 : 1);
+    // 0-2 on /dev/null: a later open must not get a standard stream's number.
+    for (int fd = 0; fd < 3; ++fd)
+      if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd)
+        ::_exit(1);
+    bool done = false;
+    try {
+      done = work();
+    } catch (...) {
+    }
+    ::_exit(done ? 0 : 1);
   }
   return child;
 }

@@ -7,12 +7,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/io_uring.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <string>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,7 +40,7 @@ int usage() {
                "usage: sc-probe socket AF | unshare FLAGS | setns-reaped FLAGS | clone3 |\n"
                "  personality X | mmap PROT | mprotect PROT | sched POLICY | rtprio |\n"
                "  chmod MODE PATH | create MODE PATH | fchmodat2 MODE PATH | syscall NR |\n"
-               "  io_uring_setup | getpid\n");
+               "  io_uring_setup | getpid | with-listener CMD [ARG...]\n");
   return 2;
 }
 
@@ -54,9 +57,27 @@ long setns_reaped(long flags) {
   return ::syscall(SYS_setns, pidfd, flags);
 }
 
+// Loads a filter that allows everything but has a seccomp listener (kept open without
+// close-on-exec, so that it lives on), then execs argv: what runs has a listener in its
+// filter chain already, and the kernel refuses it another (EBUSY).
+int with_listener(char **argv) {
+  sock_filter allow{BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW};
+  sock_fprog program{1, &allow};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return 125;
+  int listener = static_cast<int>(
+      ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program));
+  if (listener < 0 || ::fcntl(listener, F_DUPFD, 100) < 0)
+    return 125;
+  ::execvp(argv[0], argv);
+  return 127;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 2 && std::string(argv[1]) == "with-listener")
+    return with_listener(argv + 2);
   if (argc < 2)
     return usage();
   std::string what = argv[1];

@@ -130,6 +130,32 @@ TEST(RunTrace, AFloodOfRefusedCallsIsCountedExactly) {
   EXPECT_EQ(counted, 10000u) << read_file(env.audit_log);
 }
 
+// ringfence itself under a filter with a listener: the kernel refuses the service's filter
+// another one. AuditTrail=required refuses to start; best-effort runs the same filter without
+// notifications (the calls are still refused) and says so.
+TEST(RunTrace, ALoadedListenerElsewhereIsRefusedOrSaidSo) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  std::vector<std::string> run = env.run_argv({"-p", "SystemCallFilter=~setpriority", "-p",
+                                               "SystemCallErrorNumber=EPERM", "--",
+                                               helpers_dir() + "/sc-probe", "syscall", "141"});
+  std::vector<std::string> argv{helpers_dir() + "/sc-probe", "with-listener"};
+  argv.insert(argv.end(), run.begin(), run.end());
+  CommandResult required = run_command(argv);
+  EXPECT_EQ(required.status, 125) << required.out << required.err;
+
+  std::vector<std::string> best_effort = argv;
+  best_effort.insert(best_effort.begin() + 4 + 4, {"-p", "AuditTrail=best-effort"});
+  CommandResult result = run_command(best_effort);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, "errno=EPERM\n"); // setpriority (141): refused all the same
+  EXPECT_NE(result.err.find("not recorded"), std::string::npos) << result.err;
+  auto starts = audit_records(env.audit_log, "start");
+  ASSERT_FALSE(starts.empty());
+  EXPECT_NE(json_field(starts.back(), "audit_trail").value_or("").find("off: "), std::string::npos)
+      << starts.back();
+}
+
 TEST(RunTrace, LoggedCallsAreSyscallLoggedRecordsNotDenials) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;

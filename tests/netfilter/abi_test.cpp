@@ -47,7 +47,7 @@ static_assert(offsetof(sandbox_run_refusals, unattributed) == 8);
 static_assert(sizeof(sandbox_syscall_key) == 16);
 static_assert(offsetof(sandbox_syscall_key, nr) == 8);
 static_assert(sizeof(sandbox_syscall_rule) == 40);
-static_assert(offsetof(sandbox_syscall_rule, err) == 4);
+static_assert(offsetof(sandbox_syscall_rule, pad0) == 4);
 static_assert(offsetof(sandbox_syscall_rule, count) == 8);
 static_assert(offsetof(sandbox_syscall_rule, tgid) == 16);
 static_assert(offsetof(sandbox_syscall_rule, comm) == 24);
