@@ -15,6 +15,7 @@
 #include <linux/in.h>
 
 #include "ip_rules.bpf.h"
+#include "run_events.bpf.h"
 
 #define PASS 1
 #define REFUSE 0
@@ -51,18 +52,6 @@ struct {
 	__uint(max_entries, 65536);
 } denials SEC(".maps");
 
-/* Per run: its event ring buffer, where a refused connect or send names its process. */
-struct run_ring {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__type(key, __u64); /* the run's cgroup id */
-	__uint(max_entries, 65536);
-	__array(values, struct run_ring);
-} run_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

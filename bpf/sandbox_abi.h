@@ -152,19 +152,6 @@ struct sandbox_syscall_rule {
 	__u8 comm[SANDBOX_COMM_LEN];
 };
 
-/*
- * Waking the supervisor for every event would cost a flood more than the refusals: it is
- * woken when a quarter of its ring buffer is used, and drains the rest every 250 ms.
- * (BPF C only: the programs of ip_filter.bpf.c and syscall_trace.bpf.c share it.)
- */
-#ifndef __cplusplus
-#define SANDBOX_RING_WAKEUP_BYTES (64 * 1024)
-#define wakeup_flags(ring)                                                                 \
-	(bpf_ringbuf_query((ring), BPF_RB_AVAIL_DATA) >= SANDBOX_RING_WAKEUP_BYTES           \
-		 ? BPF_RB_FORCE_WAKEUP                                                       \
-		 : BPF_RB_NO_WAKEUP)
-#endif
-
 /* sandbox_trace_event.type */
 #define SANDBOX_TRACE_CONNECT 1	       /* connect() refused (cgroup/connect4|6) */
 #define SANDBOX_TRACE_SENDMSG 2	       /* an unconnected send refused (cgroup/sendmsg4|6) */

@@ -17,23 +17,13 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "run_events.bpf.h"
 #include "sandbox_abi.h"
 
 #define SIGSYS 31
 #define AUDIT_ARCH_X86_64 0xC000003Eu
 #define SYS_SECCOMP 1
 
-struct run_ring {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__type(key, __u64); /* the run's cgroup id */
-	__uint(max_entries, 4096);
-	__array(values, struct run_ring);
-} run_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

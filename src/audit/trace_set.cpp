@@ -2,6 +2,7 @@
 
 #include "cgroup/invocations.hpp"
 #include "sandbox_abi.h"
+#include "util/hash.hpp"
 #include "util/background.hpp"
 
 #include <algorithm>
@@ -124,11 +125,8 @@ std::string get_xattr(int fd, const char *name) {
 std::uint64_t trace_build_id() {
   static const std::uint64_t id = [] {
     std::size_t size = 0;
-    const auto *bytes = static_cast<const unsigned char *>(syscall_trace::elf_bytes(&size));
-    std::uint64_t hash = 14695981039346656037ull; // FNV-1a
-    for (std::size_t i = 0; i < size; ++i)
-      hash = (hash ^ bytes[i]) * 1099511628211ull;
-    return hash;
+    const void *bytes = syscall_trace::elf_bytes(&size);
+    return fnv1a(bytes, size);
   }();
   return id;
 }

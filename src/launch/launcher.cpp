@@ -231,6 +231,7 @@ private:
   std::vector<cgroup::MountEntry> mounts_; // /proc/self/mountinfo, read once
   std::optional<cgroup::CgroupDir> cgroup_;
   std::string parent_path_;
+  UniqueFd parent_fd_; // the parent directory: its lock, and the programs all runs share
   bool reaped_stale_ = false;
   std::optional<netfilter::RunFilter> ip_filter_;
   std::optional<netfilter::InheritedSocketGuard> inherited_sockets_;
@@ -347,6 +348,9 @@ Status Invocation::prepare_cgroup() {
   if (!parent)
     return parent.error();
   parent_path_ = parent->path;
+  parent_fd_.reset(::open(parent_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent_fd_)
+    return Error::from_errno("Failed to open cgroup '" + parent_path_ + "'");
   // Every run reaps what runs whose supervisor was killed left behind.
   Result<std::vector<std::string>> reaped = cgroup::reap_stale_invocations(parent->path);
   if (!reaped && options_.verbose)
@@ -407,17 +411,14 @@ Status Invocation::prepare_mounts() {
 // is attached already (without one its service would be refused all traffic).
 Status Invocation::prepare_ip_filter() {
   bool wanted = policy_.has_ip_filter() || policy_.ip_accounting;
-  UniqueFd parent(::open(parent_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!parent)
-    return Error::from_errno("Failed to open cgroup '" + parent_path_ + "'");
-  Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent.get());
+  Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent_fd_.get());
   if (!lock)
     return lock.error();
   Result<std::set<std::uint64_t>> runs = cgroup::invocation_ids(parent_path_);
   if (!runs)
     return runs.error();
   Result<std::optional<netfilter::ParentFilter>> existing =
-      netfilter::ParentFilter::find(parent.get());
+      netfilter::ParentFilter::find(parent_fd_.get());
   if (!existing)
     return existing.error().wrap("IP filter");
   if (!wanted && !*existing)
@@ -429,7 +430,7 @@ Status Invocation::prepare_ip_filter() {
     if (!parent_id)
       return parent_id.error();
     Result<netfilter::ParentFilter> attached = netfilter::ParentFilter::attach(
-        parent.get(), *parent_id, cgroup::cgroup_level(cgroup2_mount_, parent_path_) + 1,
+        parent_fd_.get(), *parent_id, cgroup::cgroup_level(cgroup2_mount_, parent_path_) + 1,
         runs->size() > 1);
     if (!attached)
       return attached.error().wrap("IP filter");
@@ -513,13 +514,10 @@ Result<audit::RunEvents *> Invocation::run_events() {
 }
 
 Status Invocation::enroll_in_trace(const std::vector<audit::SyscallRule> &rules) {
-  UniqueFd parent(::open(parent_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!parent)
-    return Error::from_errno("Failed to open cgroup '" + parent_path_ + "'");
-  Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent.get());
+  Result<cgroup::ParentLock> lock = cgroup::ParentLock::acquire(parent_fd_.get());
   if (!lock)
     return lock.error();
-  Result<audit::TraceSet> set = audit::TraceSet::share_or_attach(parent_path_, parent.get());
+  Result<audit::TraceSet> set = audit::TraceSet::share_or_attach(parent_path_, parent_fd_.get());
   if (!set)
     return set.error();
   if (reaped_stale_) // the entries of runs whose supervisor was killed
@@ -529,7 +527,7 @@ Status Invocation::enroll_in_trace(const std::vector<audit::SyscallRule> &rules)
   Result<audit::RunEvents *> events = run_events();
   if (!events)
     return events.error();
-  Result<audit::RunTrace> run = audit::RunTrace::enroll(std::move(*set), parent_path_, parent.get(),
+  Result<audit::RunTrace> run = audit::RunTrace::enroll(std::move(*set), parent_path_, parent_fd_.get(),
                                                         cgroup_->id(), rules, **events);
   if (!run)
     return run.error();

@@ -5,6 +5,7 @@
 
 #include "netfilter/ip_filter_skel.hpp"
 #include "sandbox_abi.h"
+#include "util/hash.hpp"
 #include "util/bpf_handles.hpp"
 
 #include <bpf/bpf.h>
@@ -352,11 +353,8 @@ std::uint32_t policy_flags(const Policy &policy) {
 std::uint64_t build_id() {
   static const std::uint64_t id = [] {
     std::size_t size = 0;
-    const auto *bytes = static_cast<const unsigned char *>(ip_filter::elf_bytes(&size));
-    std::uint64_t hash = 14695981039346656037ull; // FNV-1a
-    for (std::size_t i = 0; i < size; ++i)
-      hash = (hash ^ bytes[i]) * 1099511628211ull;
-    return hash;
+    const void *bytes = ip_filter::elf_bytes(&size);
+    return fnv1a(bytes, size);
   }();
   return id;
 }

@@ -1,5 +1,7 @@
 #include "seccomp/cache.hpp"
 
+#include "util/hash.hpp"
+
 #include "util/unique_fd.hpp"
 
 #include <cerrno>
@@ -15,13 +17,6 @@ namespace rf::seccomp {
 namespace {
 
 void add(std::string &key, const std::string &field) { key += field + '\n'; }
-
-std::uint64_t fnv1a(const std::string &text) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text)
-    hash = (hash ^ c) * 1099511628211ull;
-  return hash;
-}
 
 std::string executable_identity() {
   struct stat st {};
@@ -125,7 +120,7 @@ Result<CompiledFilter> compile_cached(const Policy &policy, const std::string &d
   std::string key = cache_key(policy, options);
   char name[32];
   std::snprintf(name, sizeof name, "%016llx.bpf",
-                static_cast<unsigned long long>(fnv1a(key)));
+                static_cast<unsigned long long>(fnv1a(key.data(), key.size())));
   UniqueFd dir = open_directory(directory);
   if (dir)
     if (std::optional<CompiledFilter> cached = load(dir.get(), name, key))
