@@ -5,8 +5,10 @@
 
 #include <bpf/bpf.h>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 namespace rf::audit {
@@ -75,16 +77,20 @@ Status RunEvents::join(int run_events_map) {
                                                         &ring_fd, sizeof ring_fd, ring_fd);
   if (!call)
     return call.error().wrap("Failed to add the run's event ring buffer");
+  // A child that never reports (killed from outside) must not hang the launch.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (;;) {
     std::uint32_t inner_id = 0;
     if (bpf_map_lookup_elem(map.get(), &cgroup_id_, &inner_id) == 0)
       break;
+    if (std::chrono::steady_clock::now() > deadline)
+      return Error::msg("Failed to add the run's event ring buffer: no answer from the child");
     std::optional<long> done = call->result();
     if (done && *done < 0)
       return Error::from_errno("Failed to add the run's event ring buffer", static_cast<int>(-*done));
     if (done && bpf_map_lookup_elem(map.get(), &cgroup_id_, &inner_id) < 0)
       return Error::msg("Failed to add the run's event ring buffer: the entry went away");
-    ::usleep(20);
+    ::sched_yield(); // the child is a few microseconds from the update: no timer sleep
   }
   joined_.push_back(std::move(map));
   return Ok{};

@@ -167,7 +167,7 @@ int inspect_command(const std::string &unit_arg, const UnitOptions &options) {
                 l.unit.name.full.c_str());
     return 0;
   }
-  Result<std::string> code = seccomp::pseudo_code(policy);
+  Result<std::string> code = seccomp::pseudo_code(policy, seccomp::FilterOptions{true}); // as run loads it
   if (!code) {
     std::fprintf(stderr, "ringfence: %s: seccomp: %s\n", l.unit.name.full.c_str(),
                  code.error().message().c_str());

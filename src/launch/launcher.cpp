@@ -239,6 +239,7 @@ private:
   std::optional<audit::RunEvents> events_; // before the owners of the maps it joined
   std::optional<audit::RunTrace> trace_;
   std::vector<seccomp::NotifiedCall> notified_calls_;
+  std::vector<int> killed_calls_; // the filter kills them whatever their arguments
   std::vector<std::unique_ptr<seccomp::Notifications>> listeners_; // one per command run
   std::map<int, audit::SyscallTotal> answered_;                      // by syscall number
   std::uint64_t ip_refusals_read_ = 0; // the IP filter's refusal count at the last read
@@ -301,15 +302,16 @@ Status Invocation::prepare_plans() {
   if (policy_.has_seccomp()) {
     // The calls refused with an errno, or logged, whatever their arguments come to the
     // supervisor, which answers and records them (seccomp/notifications.hpp).
-    notified_calls_ = seccomp::notified_calls(policy_);
-    seccomp::FilterOptions options{!notified_calls_.empty()};
-    base.seccomp_listener = options.notify;
+    seccomp::FilterOptions options{true};
     Result<seccomp::CompiledFilter> filter =
         seccomp::compile_cached(policy_, seccomp::kDefaultCacheDirectory, options);
     if (!filter)
       return filter.error().wrap("seccomp");
     base.seccomp = std::move(filter->program);
-    if (options.notify && policy_.audit_trail == AuditTrail::best_effort) {
+    notified_calls_ = std::move(filter->notified);
+    killed_calls_ = std::move(filter->killed);
+    base.seccomp_listener = !notified_calls_.empty(); // else no call is handed over
+    if (base.seccomp_listener && policy_.audit_trail == AuditTrail::best_effort) {
       Result<seccomp::CompiledFilter> plain =
           seccomp::compile_cached(policy_, seccomp::kDefaultCacheDirectory);
       if (!plain)
@@ -425,7 +427,7 @@ Status Invocation::prepare_ip_filter() {
     return Ok{};
   bool fresh = !*existing;
   std::optional<netfilter::ParentFilter> filter = std::move(*existing);
-  if (wanted) {
+  if (wanted && fresh) {
     Result<std::uint64_t> parent_id = cgroup::cgroup_id(parent_path_);
     if (!parent_id)
       return parent_id.error();
@@ -469,27 +471,14 @@ Status Invocation::prepare_ip_filter() {
   return Ok{};
 }
 
-namespace {
-
-// What the tracing program counts for the run's seccomp filter: the calls it kills whatever
-// their arguments (the calls it refuses with an errno, or logs, come as notifications).
-std::vector<audit::SyscallRule> killed_syscalls(const Policy &policy) {
-  std::vector<audit::SyscallRule> rules;
-  if (!policy.has_seccomp())
-    return rules;
-  for (const seccomp::RefusedCall &call : seccomp::refused_calls(policy))
-    if (call.err <= 0 && call.nr < SANDBOX_MAX_SYSCALL)
-      rules.push_back({call.nr, audit::SyscallAction::kill, 0});
-  return rules;
-}
-
-} // namespace
-
 // The tracing program that counts what the seccomp filter kills, and says who.
 // AuditTrail=required (the default) makes programs that cannot attach a reason not to start;
 // best-effort starts without them, and says so.
 Status Invocation::prepare_audit_trace() {
-  std::vector<audit::SyscallRule> rules = killed_syscalls(policy_);
+  std::vector<audit::SyscallRule> rules;
+  for (int nr : killed_calls_)
+    if (nr < SANDBOX_MAX_SYSCALL)
+      rules.push_back({nr, audit::SyscallAction::kill, 0});
   if (rules.empty()) // the IP filter's refusals are counted and named by its own programs
     return Ok{};
   Status enrolled = enroll_in_trace(rules);

@@ -359,21 +359,67 @@ std::uint64_t build_id() {
   return id;
 }
 
+namespace {
+
+// Among the maps of our program `id`, the one named `name` (nullopt: none, or not ours).
+UniqueFd map_named(std::uint32_t id, std::string_view name) {
+  UniqueFd program;
+  std::optional<std::vector<std::uint32_t>> map_ids = our_program(id, program);
+  if (!map_ids)
+    return UniqueFd();
+  for (std::uint32_t map_id : *map_ids) {
+    UniqueFd map(bpf_map_get_fd_by_id(map_id));
+    bpf_map_info info{};
+    std::uint32_t length = sizeof info;
+    if (map && bpf_obj_get_info_by_fd(map.get(), &info, &length) == 0 && info.name == name)
+      return map;
+  }
+  return UniqueFd();
+}
+
+// Whether every hook but egress has a program of ours using the policies map `ours`: a set
+// whose attaching was interrupted (a killed supervisor) is not a set to use.
+Result<bool> whole_set(int parent_fd, std::uint32_t ours) {
+  for (const ProgramSlot &slot : kPrograms) {
+    if (slot.type == BPF_CGROUP_INET_EGRESS)
+      continue;
+    Result<std::vector<std::uint32_t>> ids = attached_ids(parent_fd, slot.type);
+    if (!ids)
+      return ids.error();
+    bool found = false;
+    for (std::uint32_t id : *ids) {
+      UniqueFd program;
+      std::optional<std::vector<std::uint32_t>> maps = our_program(id, program);
+      found |= maps && std::find(maps->begin(), maps->end(), ours) != maps->end();
+    }
+    if (!found)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
 Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
-  // The egress program uses every map but `run_events`, which only the socket-call hooks
-  // (connect4 among them) report to.
   Result<std::vector<FoundProgram>> found = ours_attached(parent_fd, BPF_CGROUP_INET_EGRESS);
   if (!found)
     return found.error();
-  Result<std::vector<FoundProgram>> hooks = ours_attached(parent_fd, BPF_CGROUP_INET4_CONNECT);
-  if (!hooks)
-    return hooks.error();
   for (FoundProgram &program : *found) {
-    if (program.build != build_id())
+    if (program.build != build_id() || !program.maps.policies)
       continue;
-    for (FoundProgram &hook : *hooks)
-      if (hook.build == build_id() && !program.maps.run_events)
-        program.maps.run_events = std::move(hook.maps.run_events);
+    std::uint32_t ours = map_id_of(program.maps.policies.get());
+    Result<bool> whole = whole_set(parent_fd, ours);
+    if (!whole)
+      return whole.error();
+    if (!*whole)
+      continue;
+    // The egress program uses every map but `run_events`, which the connect hooks report to.
+    Result<std::vector<std::uint32_t>> hooks = attached_ids(parent_fd, BPF_CGROUP_INET4_CONNECT);
+    if (!hooks)
+      return hooks.error();
+    for (std::uint32_t id : *hooks)
+      if (!program.maps.run_events)
+        program.maps.run_events = map_named(id, "run_events");
     if (complete(program.maps))
       return std::optional<ParentFilter>(
           ParentFilter(std::make_shared<FilterMaps>(std::move(program.maps))));

@@ -42,8 +42,9 @@ UniqueFd open_directory(const std::string &directory) {
   return fd && trustworthy(fd.get(), true) ? std::move(fd) : UniqueFd();
 }
 
-// An entry is the key, a NUL, then the program: the key is compared whole, so a hash
-// collision can never hand a run another policy's filter.
+// An entry is the key, a NUL, then three counts (u32: program instructions, notified calls,
+// killed calls) and those three arrays. The key is compared whole, so a hash collision can
+// never hand a run another policy's filter.
 std::optional<CompiledFilter> load(int dir_fd, const std::string &name, const std::string &key) {
   UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
@@ -52,13 +53,27 @@ std::optional<CompiledFilter> load(int dir_fd, const std::string &name, const st
   std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
   if (::pread(fd.get(), bytes.data(), bytes.size(), 0) != st.st_size)
     return std::nullopt;
-  std::size_t header = key.size() + 1;
-  if (bytes.size() <= header || bytes.compare(0, key.size(), key) != 0 || bytes[key.size()] != '\0' ||
-      (bytes.size() - header) % sizeof(sock_filter) != 0)
+  std::size_t at = key.size() + 1;
+  std::uint32_t counts[3];
+  if (bytes.size() < at + sizeof counts || bytes.compare(0, key.size(), key) != 0 ||
+      bytes[key.size()] != '\0')
+    return std::nullopt;
+  std::memcpy(counts, bytes.data() + at, sizeof counts);
+  at += sizeof counts;
+  if (bytes.size() - at != counts[0] * sizeof(sock_filter) + counts[1] * sizeof(NotifiedCall) +
+                               counts[2] * sizeof(int))
     return std::nullopt;
   CompiledFilter filter;
-  filter.program.resize((bytes.size() - header) / sizeof(sock_filter));
-  std::memcpy(filter.program.data(), bytes.data() + header, bytes.size() - header);
+  filter.program.resize(counts[0]);
+  filter.notified.resize(counts[1]);
+  filter.killed.resize(counts[2]);
+  auto take = [&](void *out, std::size_t size) {
+    std::memcpy(out, bytes.data() + at, size);
+    at += size;
+  };
+  take(filter.program.data(), counts[0] * sizeof(sock_filter));
+  take(filter.notified.data(), counts[1] * sizeof(NotifiedCall));
+  take(filter.killed.data(), counts[2] * sizeof(int));
   return filter;
 }
 
@@ -69,9 +84,17 @@ void store(int dir_fd, const std::string &name, const std::string &key,
   UniqueFd fd(::openat(dir_fd, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd)
     return;
+  std::uint32_t counts[3] = {static_cast<std::uint32_t>(filter.program.size()),
+                             static_cast<std::uint32_t>(filter.notified.size()),
+                             static_cast<std::uint32_t>(filter.killed.size())};
   std::string bytes = key + '\0';
-  bytes.append(reinterpret_cast<const char *>(filter.program.data()),
-               filter.program.size() * sizeof(sock_filter));
+  auto put = [&](const void *data, std::size_t size) {
+    bytes.append(static_cast<const char *>(data), size);
+  };
+  put(counts, sizeof counts);
+  put(filter.program.data(), filter.program.size() * sizeof(sock_filter));
+  put(filter.notified.data(), filter.notified.size() * sizeof(NotifiedCall));
+  put(filter.killed.data(), filter.killed.size() * sizeof(int));
   bool written = ::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
   fd.reset();
   if (!written || ::renameat(dir_fd, temporary.c_str(), dir_fd, name.c_str()) < 0)
@@ -84,6 +107,7 @@ std::string cache_key(const Policy &p, FilterOptions options) {
   std::string key;
   add(key, executable_identity());
   add(key, options.notify ? "notify" : "errno");
+  add(key, "entry v2"); // the entry's layout (see load())
   const scmp_version *v = seccomp_version();
   add(key, "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                std::to_string(v->micro));

@@ -44,6 +44,7 @@ struct Plan {
   std::uint32_t default_action = SCMP_ACT_ALLOW;
   std::map<int, std::uint32_t> actions;         // syscall number → unconditional action
   std::map<int, std::vector<Rule>> conditional; // replaces actions[nr]
+  std::vector<NotifiedCall> notified; // with FilterOptions::notify, native ABI
 };
 
 // libseccomp's number for a call of the plan's ABI; nullopt when that ABI has no such call.
@@ -354,15 +355,24 @@ Plan make_plan(const Policy &policy, std::uint32_t arch, FilterOptions options =
   plan_suid_sgid(policy, plan);
   if (options.notify && arch == seccomp_arch_native())
     for (auto &[nr, action] : plan.actions)
-      if (notifiable(plan, nr, action))
+      if (notifiable(plan, nr, action)) {
+        plan.notified.push_back({nr, is_errno(action) ? static_cast<int>(action & 0xffffu) : 0});
         action = SCMP_ACT_NOTIFY;
+      }
   return plan;
 }
 
 // The filter of one ABI. Rules are added exactly: libseccomp would otherwise rewrite an
 // i386 socket() rule into a socketcall() one, whose arguments are not the same.
-Result<Context> build_for(const Policy &policy, std::uint32_t arch, FilterOptions options) {
+Result<Context> build_for(const Policy &policy, std::uint32_t arch, FilterOptions options,
+                          CompiledFilter *lists = nullptr) {
   Plan plan = make_plan(policy, arch, options);
+  if (lists && arch == seccomp_arch_native()) {
+    lists->notified = plan.notified;
+    for (const auto &[nr, action] : plan.actions)
+      if (!plan.conditional.count(nr) && action == SCMP_ACT_KILL_PROCESS)
+        lists->killed.push_back(nr);
+  }
   Context ctx(seccomp_init(plan.default_action), seccomp_release);
   if (!ctx)
     return Error::msg("Failed to create a seccomp filter (libseccomp)");
@@ -400,13 +410,14 @@ Result<Context> build_for(const Policy &policy, std::uint32_t arch, FilterOption
 }
 
 // One filter (one program, Seccomp_filters: 1) with a section per ABI.
-Result<Context> build(const Policy &policy, FilterOptions options = {}) {
+Result<Context> build(const Policy &policy, FilterOptions options = {},
+                      CompiledFilter *lists = nullptr) {
   Result<std::vector<std::uint32_t>> archs = architectures(policy);
   if (!archs)
     return archs.error();
-  Result<Context> ctx = build_for(policy, archs->front(), options);
+  Result<Context> ctx = build_for(policy, archs->front(), options, lists);
   for (std::size_t i = 1; ctx && i < archs->size(); ++i) {
-    Result<Context> other = build_for(policy, (*archs)[i], options);
+    Result<Context> other = build_for(policy, (*archs)[i], options, lists);
     if (!other)
       return other.error();
     if (int err = seccomp_merge(ctx->get(), other->get()); err < 0)
@@ -433,44 +444,21 @@ template <typename Export> Result<std::string> export_to_string(Export export_fn
 } // namespace
 
 Result<CompiledFilter> compile(const Policy &policy, FilterOptions options) {
-  Result<Context> ctx = build(policy, options);
+  CompiledFilter filter;
+  Result<Context> ctx = build(policy, options, &filter);
   if (!ctx)
     return ctx.error();
   Result<std::string> bytes =
       export_to_string([&](int fd) { return seccomp_export_bpf(ctx->get(), fd); }, "BPF");
   if (!bytes)
     return bytes.error();
-  CompiledFilter filter;
   filter.program.resize(bytes->size() / sizeof(sock_filter));
   std::memcpy(filter.program.data(), bytes->data(), filter.program.size() * sizeof(sock_filter));
   return filter;
 }
 
-std::vector<RefusedCall> refused_calls(const Policy &policy) {
-  Plan plan = make_plan(policy, seccomp_arch_native());
-  std::vector<RefusedCall> out;
-  for (const auto &[nr, action] : plan.actions) {
-    if (plan.conditional.count(nr) || allowed(action))
-      continue;
-    if (action == SCMP_ACT_KILL_PROCESS)
-      out.push_back({nr, -1});
-    else if (is_errno(action))
-      out.push_back({nr, static_cast<int>(action & 0xffffu)});
-  }
-  return out;
-}
-
-std::vector<NotifiedCall> notified_calls(const Policy &policy) {
-  Plan plan = make_plan(policy, seccomp_arch_native());
-  std::vector<NotifiedCall> out;
-  for (const auto &[nr, action] : plan.actions)
-    if (notifiable(plan, nr, action))
-      out.push_back({nr, is_errno(action) ? static_cast<int>(action & 0xffffu) : 0});
-  return out;
-}
-
-Result<std::string> pseudo_code(const Policy &policy) {
-  Result<Context> ctx = build(policy);
+Result<std::string> pseudo_code(const Policy &policy, FilterOptions options) {
+  Result<Context> ctx = build(policy, options);
   if (!ctx)
     return ctx.error();
   return export_to_string([&](int fd) { return seccomp_export_pfc(ctx->get(), fd); }, "PFC");

@@ -14,8 +14,18 @@
 
 namespace rf::seccomp {
 
+// A call the filter hands to the supervisor (FilterOptions::notify), and the answer.
+struct NotifiedCall {
+  int nr = 0;
+  int err = 0; // the errno to answer with; 0 for a logged call, which runs
+};
+
 struct CompiledFilter {
   std::vector<sock_filter> program; // classic BPF, as seccomp(SECCOMP_SET_MODE_FILTER) takes
+  // Native calls decided whatever their arguments, for the audit trail: those handed to the
+  // supervisor (only with FilterOptions::notify), and those answered with a kill.
+  std::vector<NotifiedCall> notified;
+  std::vector<int> killed;
 };
 
 // How the filter answers the calls it refuses with an errno, or logs, whatever their
@@ -32,23 +42,8 @@ struct FilterOptions {
 // policy.has_seccomp().
 Result<CompiledFilter> compile(const Policy &policy, FilterOptions options = {});
 
-// The calls the filter refuses whatever their arguments, with the errno it answers (-1: the
-// process is killed; the audit trail counts those kills). Calls refused only for some
-// arguments are not listed.
-struct RefusedCall {
-  int nr;
-  int err;
-};
-std::vector<RefusedCall> refused_calls(const Policy &policy);
-
-// The calls a filter compiled with `notify` hands to the supervisor, and the answer.
-struct NotifiedCall {
-  int nr = 0;
-  int err = 0;         // the errno to answer with; 0 for a logged call, which runs
-};
-std::vector<NotifiedCall> notified_calls(const Policy &policy);
-
-// The same filter in libseccomp's pseudo filter code, for `ringfence inspect --seccomp`.
-Result<std::string> pseudo_code(const Policy &policy);
+// The same filter in libseccomp's pseudo filter code, for `ringfence inspect --seccomp`
+// (which shows it as `run` loads it: with FilterOptions::notify).
+Result<std::string> pseudo_code(const Policy &policy, FilterOptions options = {});
 
 } // namespace rf::seccomp
