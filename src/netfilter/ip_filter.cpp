@@ -525,8 +525,11 @@ RunFilter::~RunFilter() {
   erase_rules(*maps_, cgroup_id_, deny_, false);
   if (accounting_)
     bpf_map_delete_elem(maps_->counters.get(), &cgroup_id_);
+  // A run that was refused nothing has no entry in the shared table: no walk through it.
+  bool refused = refusals().total > 0;
   bpf_map_delete_elem(maps_->run_refusals.get(), &cgroup_id_);
-  erase_denials(maps_->denials.get(), [&](std::uint64_t id) { return id == cgroup_id_; });
+  if (refused)
+    erase_denials(maps_->denials.get(), [&](std::uint64_t id) { return id == cgroup_id_; });
 }
 
 std::vector<Denial> RunFilter::denial_totals() const {
