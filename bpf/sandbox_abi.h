@@ -43,6 +43,8 @@ struct ip6_rule_key {
 #define SANDBOX_POLICY_DENY4 8u
 #define SANDBOX_POLICY_ALLOW6 16u
 #define SANDBOX_POLICY_DENY6 32u
+/* Many rules: remember each destination's verdict (a hash lookup beats a deep LPM walk). */
+#define SANDBOX_POLICY_CACHE 64u
 
 /*
  * One entry per run, keyed by its cgroup id, written before the service exists. A
@@ -60,6 +62,14 @@ struct sandbox_policy {
 };
 
 #define SANDBOX_SOCKET_KEY(cookie) ((cookie) | (1ull << 63))
+
+/* The verdict cache's key: a run's rules never change while it lives, and cgroup ids are
+ * never reused, so an entry stays right until it ages out. */
+struct sandbox_verdict_key {
+	__u64 cgroup;
+	__u32 family; /* 4 or 6 */
+	__u32 addr[4]; /* network order; IPv4 in addr[0] */
+};
 
 /* Per-protocol slots of sandbox_counters. */
 enum sandbox_protocol_slot {
@@ -182,6 +192,8 @@ struct sandbox_trace_event {
 SANDBOX_ABI_ASSERT(sizeof(struct ip4_rule_key) == 16, "ip4_rule_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct ip6_rule_key) == 28, "ip6_rule_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_verdict_key) == 32,
+		   "sandbox_verdict_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 144, "sandbox_counters layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 32, "sandbox_denial_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 48, "sandbox_denial layout changed");

@@ -31,7 +31,7 @@ Result<SkelPtr<inherited_socket>> load_socket_filter(const FilterMaps &maps) {
   std::pair<bpf_map *, int> shared[] = {
       {skel->maps.allow4, maps.allow4.get()}, {skel->maps.deny4, maps.deny4.get()},
       {skel->maps.allow6, maps.allow6.get()}, {skel->maps.deny6, maps.deny6.get()},
-      {skel->maps.policies, maps.policies.get()},
+      {skel->maps.policies, maps.policies.get()}, {skel->maps.verdicts, maps.verdicts.get()},
   };
   for (auto [map, fd] : shared)
     if (int err = bpf_map__reuse_fd(map, fd); err < 0)

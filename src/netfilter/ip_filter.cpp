@@ -82,6 +82,7 @@ UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
   if (name == "denials") return &maps.denials;
   if (name == "run_refusals") return &maps.run_refusals;
   if (name == "run_events") return &maps.run_events;
+  if (name == "verdicts") return &maps.verdicts;
   return nullptr;
 }
 
@@ -131,7 +132,7 @@ std::optional<FoundProgram> inspect(std::uint32_t id) {
 
 bool complete(const FilterMaps &m) {
   return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters && m.denials &&
-         m.run_refusals && m.run_events;
+         m.run_refusals && m.run_events && m.verdicts;
 }
 
 Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type type) {
@@ -191,7 +192,8 @@ Status take_maps(ip_filter &skel, FilterMaps &maps) {
       !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters) ||
       !dup_fd(skel.maps.denials, maps.denials) ||
       !dup_fd(skel.maps.run_refusals, maps.run_refusals) ||
-      !dup_fd(skel.maps.run_events, maps.run_events))
+      !dup_fd(skel.maps.run_events, maps.run_events) ||
+      !dup_fd(skel.maps.verdicts, maps.verdicts))
     return Error::from_errno("Failed to keep the IP filter maps");
   return Ok{};
 }
@@ -339,15 +341,23 @@ KernelRules kernel_rules(const std::vector<IpPrefix> &allow, const std::vector<I
   return rules;
 }
 
-std::uint32_t policy_flags(const Policy &policy) {
-  std::uint32_t flags = (policy.has_ip_filter() ? SANDBOX_POLICY_FILTER : 0u) |
-                        (policy.ip_accounting ? SANDBOX_POLICY_ACCOUNTING : 0u);
-  KernelRules rules = kernel_rules(policy.ip_allow, policy.ip_deny);
+std::uint32_t rule_flags(const KernelRules &rules) {
+  std::uint32_t flags = 0;
+  // Past a few dozen prefixes an LPM walk costs more than a hash lookup per destination.
+  constexpr std::size_t kCacheFrom = 64;
+  if (rules.allow.size() + rules.deny.size() >= kCacheFrom)
+    flags |= SANDBOX_POLICY_CACHE;
   for (const IpPrefix &p : rules.allow)
     flags |= p.family == AF_INET ? SANDBOX_POLICY_ALLOW4 : SANDBOX_POLICY_ALLOW6;
   for (const IpPrefix &p : rules.deny)
     flags |= p.family == AF_INET ? SANDBOX_POLICY_DENY4 : SANDBOX_POLICY_DENY6;
   return flags;
+}
+
+std::uint32_t policy_flags(const Policy &policy) {
+  return (policy.has_ip_filter() ? SANDBOX_POLICY_FILTER : 0u) |
+         (policy.ip_accounting ? SANDBOX_POLICY_ACCOUNTING : 0u) |
+         rule_flags(kernel_rules(policy.ip_allow, policy.ip_deny));
 }
 
 std::uint64_t build_id() {

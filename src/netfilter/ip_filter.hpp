@@ -26,6 +26,7 @@ namespace rf::netfilter {
 struct FilterMaps {
   UniqueFd allow4, deny4, allow6, deny6, policies, counters, denials, run_refusals;
   UniqueFd run_events; // the runs' event ring buffers, by cgroup id (map-in-map)
+  UniqueFd verdicts;   // the verdict cache of runs with many rules (LRU)
 };
 
 // Refused attempts of one run to one remote address, port and protocol, of one kind.
@@ -114,6 +115,10 @@ struct KernelRules {
   std::vector<IpPrefix> allow, deny;
 };
 KernelRules kernel_rules(const std::vector<IpPrefix> &allow, const std::vector<IpPrefix> &deny);
+
+// The SANDBOX_POLICY_* bits that rules give: which tries hold rules (the programs skip
+// lookups in empty ones), and whether to cache verdicts per destination.
+std::uint32_t rule_flags(const KernelRules &rules);
 
 // The SANDBOX_POLICY_* bits of a policy's entry: filter, accounting, and which tries hold
 // its rules (the programs skip lookups in empty ones).

@@ -174,6 +174,7 @@ struct Filter {
   rf::SkelPtr<ip_filter> skel;
   std::uint64_t cgroup = 0;
   std::uint32_t flags = 0;
+  std::uint32_t rule_flags = 0; // as ringfence writes them (netfilter::rule_flags)
   bool allow_rules = false; // what ringfence keeps of IPAddressAllow= (netfilter::kernel_rules)
   std::unordered_set<std::uint64_t> deny; // for the expected verdicts
 };
@@ -183,8 +184,7 @@ void set_policy(const Filter &f, bool present) {
   sandbox_policy policy{};
   policy.flags = f.flags;
   if (f.flags & SANDBOX_POLICY_FILTER) // as ringfence writes it: which tries hold rules
-    policy.flags |= (f.allow_rules ? SANDBOX_POLICY_ALLOW4 : 0u) |
-                    (f.deny.empty() ? 0u : SANDBOX_POLICY_DENY4);
+    policy.flags |= f.rule_flags;
   int err = present ? bpf_map_update_elem(fd, &f.cgroup, &policy, BPF_ANY)
                     : bpf_map_delete_elem(fd, &f.cgroup);
   if (err < 0)
@@ -217,8 +217,10 @@ Filter load_filter(std::uint32_t level, std::uint64_t parent, std::uint64_t cgro
   std::vector<rf::IpPrefix> deny_prefixes;
   for (const Prefix &p : deny)
     deny_prefixes.push_back(as_prefix(p));
-  f.allow_rules = !rf::netfilter::kernel_rules({as_prefix({0x7f000001, 32})}, deny_prefixes)
-                       .allow.empty();
+  rf::netfilter::KernelRules rules =
+      rf::netfilter::kernel_rules({as_prefix({0x7f000001, 32})}, deny_prefixes);
+  f.allow_rules = !rules.allow.empty();
+  f.rule_flags = rf::netfilter::rule_flags(rules);
   ip4_rule_key allow = rule_key(cgroup, {0x7f000001, 32});
   if (f.allow_rules &&
       bpf_map_update_elem(bpf_map__fd(f.skel->maps.allow4), &allow, &one, BPF_ANY) < 0)

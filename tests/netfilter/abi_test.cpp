@@ -24,6 +24,8 @@ static_assert(offsetof(ip6_rule_key, addr) == 12);
 static_assert(alignof(ip6_rule_key) == 4);
 
 static_assert(sizeof(sandbox_policy) == 16);
+static_assert(sizeof(sandbox_verdict_key) == 32);
+static_assert(offsetof(sandbox_verdict_key, addr) == 12);
 static_assert(offsetof(sandbox_policy, flags) == 0);
 static_assert(offsetof(sandbox_policy, rules_cgroup) == 8);
 static_assert(SANDBOX_SOCKET_KEY(1ull) == 0x8000000000000001ull);
