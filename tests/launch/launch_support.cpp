@@ -260,6 +260,13 @@ std::string LaunchEnv::write_script(const std::string &name, const std::string &
   return path;
 }
 
+std::string LaunchEnv::write_waiting_script(const Fifo &ready) const {
+  return write_script("wait.sh", "echo up >" + ready.path() + "\nwhile [ ! -e " + (tmp / "go") +
+                                     " ]; do sleep 0.02; done\n");
+}
+
+void LaunchEnv::release() const { write_file(tmp / "go", ""); }
+
 Background LaunchEnv::start(const std::vector<std::string> &args,
                             const std::vector<std::string> &extra_env,
                             const std::string &name) const {

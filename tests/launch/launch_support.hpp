@@ -108,6 +108,10 @@ struct LaunchEnv {
   std::string write_unit(const std::string &name, const std::string &service_lines) const;
   // An executable shell script "<tmp>/NAME" (#!/bin/sh prepended).
   std::string write_script(const std::string &name, const std::string &body) const;
+  // A service that writes "up" to `ready` and then waits until release() is called.
+  std::string write_waiting_script(const Fifo &ready) const;
+  void release() const; // ends every waiting script
+
   // Starts `ringfence run` in the background; its stdout/stderr go to <tmp>/NAME.out/.err.
   Background start(const std::vector<std::string> &args,
                    const std::vector<std::string> &extra_env = {},

@@ -156,15 +156,13 @@ TEST(RunAudit, RecordsAfterARotationGoToTheNewFile) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
   Fifo ready(env.tmp / "ready");
-  std::string script = env.write_script(
-      "rotated.sh", "echo started >" + ready.path() + "\nwhile [ ! -e " + (env.tmp / "go") +
-                        " ]; do sleep 0.02; done\n");
+  std::string script = env.write_waiting_script(ready);
   Background ringfence = env.start({"--unit-name", "rotated.service", "--", script});
   ASSERT_TRUE(ready.read_line());
   // The supervisor writes the start record once the exec is done: as the service starts.
   ASSERT_TRUE(wait_until([&] { return audit_records(env.audit_log, "start").size() == 1; }));
   ASSERT_EQ(::rename(env.audit_log.c_str(), (env.audit_log + ".1").c_str()), 0);
-  write_file(env.tmp / "go", "");
+  env.release();
   ASSERT_EQ(ringfence.wait_exit(), 0);
   EXPECT_EQ(audit_records(env.audit_log + ".1", "start").size(), 1u);
   EXPECT_EQ(audit_records(env.audit_log, "exit").size(), 1u) << read_file(env.audit_log);
@@ -212,9 +210,7 @@ TEST(RunAudit, CallsOfProcessesOutsideTheRunAreNoRecord) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
   Fifo ready(env.tmp / "ready");
-  std::string script = env.write_script(
-      "wait.sh", "echo up >" + ready.path() + "\nwhile [ ! -e " + (env.tmp / "go") +
-                     " ]; do sleep 0.02; done\n");
+  std::string script = env.write_waiting_script(ready);
   Background ringfence = env.start({"-p", "SystemCallFilter=~setpriority", "-p",
                                     "SystemCallErrorNumber=EPERM", "--", script});
   ASSERT_TRUE(ready.read_line());
@@ -225,7 +221,7 @@ TEST(RunAudit, CallsOfProcessesOutsideTheRunAreNoRecord) {
        "import os\ntry: os.setpriority(os.PRIO_PROCESS, 1, 5)\nexcept PermissionError: "
        "print('refused')\n"});
   EXPECT_EQ(outside.out, "refused\n") << outside.err;
-  write_file(env.tmp / "go", "");
+  env.release();
   ASSERT_EQ(ringfence.wait_exit(), 0);
   EXPECT_TRUE(audit_records(env.audit_log, "syscall-denied").empty()) << read_file(env.audit_log);
 }

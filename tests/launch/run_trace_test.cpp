@@ -67,9 +67,7 @@ TEST(RunTrace, TheSameConnectOutsideTheRunIsNoRecord) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
   Fifo ready(env.tmp / "ready");
-  std::string script = env.write_script(
-      "wait.sh", "echo up >" + ready.path() + "\nwhile [ ! -e " + (env.tmp / "go") +
-                     " ]; do sleep 0.02; done\n");
+  std::string script = env.write_waiting_script(ready);
   Background ringfence = env.start({"-p", "IPAddressDeny=127.0.0.2", "--", script});
   ASSERT_TRUE(ready.read_line());
   CommandResult outside = run_command(
@@ -77,7 +75,7 @@ TEST(RunTrace, TheSameConnectOutsideTheRunIsNoRecord) {
        "import socket\ns = socket.socket()\ntry: s.connect(('127.0.0.2', 4242))\n"
        "except ConnectionRefusedError: print('refused by the kernel')\n"});
   EXPECT_EQ(outside.out, "refused by the kernel\n") << outside.err;
-  write_file(env.tmp / "go", "");
+  env.release();
   ASSERT_EQ(ringfence.wait_exit(), 0);
   EXPECT_TRUE(audit_records(env.audit_log, "connect-denied").empty()) << read_file(env.audit_log);
 }
@@ -177,9 +175,7 @@ TEST(RunTrace, ConcurrentRunsShareOneSetOfPrograms) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
   Fifo ready(env.tmp / "ready");
-  std::string script = env.write_script(
-      "wait.sh", "echo up >" + ready.path() + "\nwhile [ ! -e " + (env.tmp / "go") +
-                     " ]; do sleep 0.02; done\n");
+  std::string script = env.write_waiting_script(ready);
   // A kill policy: the tracing program counts the filter's kills.
   std::vector<std::string> policy{"-p", "SystemCallFilter=~setpriority", "--", script};
   Background first = env.start(policy, {}, "first");
@@ -196,7 +192,7 @@ TEST(RunTrace, ConcurrentRunsShareOneSetOfPrograms) {
   EXPECT_EQ(first_links.size(), 1u) << adverts[0];
   EXPECT_EQ(link_ids_of(adverts[1]), first_links);
 
-  write_file(env.tmp / "go", "");
+  env.release();
   EXPECT_EQ(first.wait_exit(), 0);
   EXPECT_EQ(second.wait_exit(), 0);
 }
@@ -218,9 +214,7 @@ TEST(RunTrace, TheNextRunTakesOverTheSetTheLastOneLeft) {
   EXPECT_EQ(kept.size(), 1u) << keeper;
 
   Fifo ready(env.tmp / "ready");
-  std::string script = env.write_script(
-      "wait.sh", "echo up >" + ready.path() + "\nwhile [ ! -e " + (env.tmp / "go") +
-                     " ]; do sleep 0.02; done\n");
+  std::string script = env.write_waiting_script(ready);
   std::vector<std::string> next_run = policy;
   next_run.push_back(script);
   Background next = env.start(next_run);
@@ -229,7 +223,7 @@ TEST(RunTrace, TheNextRunTakesOverTheSetTheLastOneLeft) {
   ASSERT_EQ(runs.size(), 1u);
   std::string advert = get_xattr(env.parent.absolute() + "/" + runs[0], "trusted.ringfence.trace");
   EXPECT_EQ(link_ids_of(advert), kept);
-  write_file(env.tmp / "go", "");
+  env.release();
   EXPECT_EQ(next.wait_exit(), 0);
 }
 
