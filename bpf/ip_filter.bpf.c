@@ -15,7 +15,6 @@
 #include <linux/in.h>
 
 #include "ip_rules.bpf.h"
-#include "run_events.bpf.h"
 
 #define PASS 1
 #define REFUSE 0
@@ -71,8 +70,12 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 					  const struct local_end *local)
 {
 	struct sandbox_run_refusals *run = bpf_map_lookup_elem(&run_refusals, &cgroup);
-	struct sandbox_denial_key key = {.cgroup = cgroup, .kind = kind, .family = family,
-					 .protocol = protocol, .port = port};
+	__u32 tgid = in_task ? bpf_get_current_pid_tgid() >> 32 : 0;
+	/* A socket call is made by the task it runs in; a packet may be sent from a timer. */
+	int socket_call = kind == SANDBOX_EVENT_CONNECT_DENIED || kind == SANDBOX_EVENT_SENDMSG_DENIED;
+	struct sandbox_denial_key key = {.cgroup = cgroup, .tgid = socket_call ? tgid : 0,
+					 .kind = kind, .family = family, .protocol = protocol,
+					 .port = port};
 	if (words == 1)
 		__builtin_memcpy(key.addr, addr, 4);
 	else
@@ -94,7 +97,7 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 	if (run)
 		__sync_fetch_and_add(&run->total, 1); /* last: see sandbox_run_refusals */
 	if (in_task) {
-		d->tgid = bpf_get_current_pid_tgid() >> 32;
+		d->tgid = tgid;
 		bpf_get_current_comm(d->comm, sizeof d->comm);
 	}
 	if (local) {
@@ -137,34 +140,6 @@ static __always_inline const struct sandbox_policy *policy_of(__u64 cgroup)
 
 /* ---- socket calls: refuse with EPERM ---- */
 
-/*
- * Names the process of a refused call in the run's ring buffer: these hooks run in the
- * calling task, with the address it passed. The count is record_denial()'s; a full ring
- * buffer loses only the name.
- */
-static __always_inline void report_attempt(__u64 cgroup, __u8 kind, __u8 family, __u16 port,
-					   const __u32 *addr, int words)
-{
-	void *ring = bpf_map_lookup_elem(&run_events, &cgroup);
-	if (!ring)
-		return;
-	struct sandbox_trace_event *e = bpf_ringbuf_reserve(ring, sizeof *e, 0);
-	if (!e)
-		return;
-	__builtin_memset(e, 0, sizeof *e);
-	e->type = kind == SANDBOX_EVENT_SENDMSG_DENIED ? SANDBOX_TRACE_SENDMSG : SANDBOX_TRACE_CONNECT;
-	e->family = family;
-	e->port = port;
-	e->result = -1; /* -EPERM */
-	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(e->comm, sizeof e->comm);
-	if (words == 1)
-		__builtin_memcpy(e->addr, addr, 4);
-	else
-		__builtin_memcpy(e->addr, addr, 16);
-	bpf_ringbuf_submit(e, wakeup_flags(ring));
-}
-
 /* connect() or an unconnected send: refused with EPERM, and counted. */
 static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 kind, int v6)
 {
@@ -203,7 +178,6 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 kin
 		return PASS;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	record_denial(cgroup, kind, family, (__u8)ctx->protocol, port, addr, words, 1, 0);
-	report_attempt(cgroup, kind, family, port, addr, words);
 	return REFUSE;
 }
 

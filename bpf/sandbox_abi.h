@@ -100,14 +100,17 @@ enum sandbox_event_kind {
 
 /*
  * Refused attempts, counted by the enforcing programs themselves (so every refusal counts,
- * io_uring's and each datagram of a sendmmsg included), aggregated per run × kind × remote
- * address × port × protocol. The supervisor reads the counts while the run lives (never
- * deleting, so no increment can land in a removed entry) and removes its entries at the
- * end. When the table is full, the refusal is added to the run's `unattributed` count in
- * `run_refusals`: the sum stays exact, only the destination is unknown.
+ * io_uring's and each datagram of a sendmmsg included), aggregated per run × process ×
+ * kind × remote address × port × protocol: the hooks on socket calls run in the calling
+ * task, so each process's attempts are counted, and named, apart. The supervisor reads the
+ * counts while the run lives (never deleting, so no increment can land in a removed entry)
+ * and removes its entries at the end. When the table is full, the refusal is added to the
+ * run's `unattributed` count in `run_refusals`: the sum stays exact, only the destination
+ * and the process are unknown.
  */
 struct sandbox_denial_key {
 	__u64 cgroup;  /* the run */
+	__u32 tgid;    /* the process (socket calls); 0 for dropped packets, which have none */
 	__u8 kind;     /* SANDBOX_EVENT_* */
 	__u8 family;   /* AF_INET or AF_INET6; a v4-mapped address counts as AF_INET */
 	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, ...; 0 when not known */
@@ -115,11 +118,13 @@ struct sandbox_denial_key {
 	__u16 port; /* the remote port, host order; 0 when there is none */
 	__u16 pad1;
 	__u8 addr[SANDBOX_ADDR_LEN]; /* the remote address, network order */
+	__u32 pad2;
 };
 
 struct sandbox_denial {
 	__u64 count;
-	__u32 tgid; /* the last process refused; 0 when not known (inbound packets) */
+	__u32 tgid; /* the key's process; for dropped packets the task the last one was sent in,
+		     * 0 when not known (inbound packets) */
 	__u16 local_port; /* dropped packets: the local port of the last one (host order) */
 	__u16 pad;
 	__u8 comm[SANDBOX_COMM_LEN];
@@ -195,7 +200,7 @@ SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout c
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_verdict_key) == 32,
 		   "sandbox_verdict_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 144, "sandbox_counters layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 32, "sandbox_denial_key layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 40, "sandbox_denial_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 48, "sandbox_denial layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_run_refusals) == 16,
 		   "sandbox_run_refusals layout changed");

@@ -1,17 +1,10 @@
 #include "audit/refusal_report.hpp"
 
-#include "sandbox_abi.h"
-
 #include <map>
 
 namespace rf::audit {
 
-void RefusalReport::attribute(const std::vector<TracedConnect> &connects,
-                              const std::vector<TracedSyscall> &syscalls) {
-  for (const TracedConnect &c : connects) {
-    int kind = c.sendmsg ? SANDBOX_EVENT_SENDMSG_DENIED : SANDBOX_EVENT_CONNECT_DENIED;
-    ip_.attribute({kind, c.family, c.port, c.addr}, c.who);
-  }
+void RefusalReport::attribute(const std::vector<TracedSyscall> &syscalls) {
   for (const TracedSyscall &s : syscalls)
     syscalls_.attribute(s.nr, s.who);
 }
@@ -22,18 +15,14 @@ std::vector<std::string> RefusalReport::records(const RunIdentity &run, const ti
                                                 const std::vector<SyscallTotal> &syscalls) {
   std::vector<std::string> out;
 
-  std::map<IpKey, const netfilter::Denial *> by_key;
-  std::vector<Ledger<IpKey, IpMatch>::Total> ip_totals;
   for (const netfilter::Denial &d : ip) {
-    IpKey key{d.kind, d.family, d.protocol, d.port, d.addr};
-    by_key[key] = &d;
-    ip_totals.push_back({key, {d.kind, d.family, d.port, d.addr}, d.count, {d.pid, d.comm}});
-  }
-  for (const auto &share : ip_.settle(ip_totals)) {
-    const netfilter::Denial &d = *by_key.at(share.key);
-    DenialFacts facts{d.kind, d.family, d.protocol, d.port, d.addr, share.count, d.local_port,
-                      d.local_addr};
-    out.push_back(denial_record(run, now, share.who.pid, share.who.comm, facts));
+    std::uint64_t &reported = ip_reported_[{d.kind, d.family, d.protocol, d.port, d.addr, d.pid}];
+    if (d.count <= reported)
+      continue;
+    DenialFacts facts{d.kind, d.family, d.protocol, d.port, d.addr, d.count - reported,
+                      d.local_port, d.local_addr};
+    reported = d.count;
+    out.push_back(denial_record(run, now, d.pid, d.comm, facts));
   }
   if (ip_unattributed > ip_unattributed_reported_) {
     DenialFacts facts;

@@ -1,5 +1,6 @@
-// One run's refusals as audit records: the kernel's counters (exact: the IP filter's table,
-// the seccomp rules' counts) merged with the tracing programs' events (who) by Ledgers.
+// One run's refusals as audit records, from the kernel's counters (exact). The IP filter's
+// table counts each process's attempts apart; the seccomp filter's kills are counted per
+// system call and merged with the tracing program's events (who) by a Ledger.
 #pragma once
 
 #include "audit/audit_log.hpp"
@@ -10,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <ctime>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -18,9 +20,8 @@ namespace rf::audit {
 
 class RefusalReport {
 public:
-  // Notes who made traced attempts; they are matched to counts by the next records().
-  void attribute(const std::vector<TracedConnect> &connects,
-                 const std::vector<TracedSyscall> &syscalls);
+  // Notes who made traced calls; they are matched to counts by the next records().
+  void attribute(const std::vector<TracedSyscall> &syscalls);
 
   // Records for what the counters grew by since the last call. `ip` and `syscalls` are
   // totals since the run started; `ip_unattributed` counts refusals whose destination
@@ -32,9 +33,9 @@ public:
 
 private:
   using Address = std::array<std::uint8_t, 16>;
-  using IpKey = std::tuple<int, int, int, std::uint16_t, Address>; // kind family protocol port addr
-  using IpMatch = std::tuple<int, int, std::uint16_t, Address>;    // kind family port addr
-  Ledger<IpKey, IpMatch> ip_;
+  // kind family protocol port addr process
+  using IpKey = std::tuple<int, int, int, std::uint16_t, Address, pid_t>;
+  std::map<IpKey, std::uint64_t> ip_reported_; // each table entry's count in records so far
   Ledger<int, int> syscalls_; // by syscall number
   std::uint64_t ip_unattributed_reported_ = 0;
 };

@@ -24,25 +24,19 @@ std::string comm_text(const __u8 (&comm)[SANDBOX_COMM_LEN]) {
 } // namespace
 
 struct RunEvents::Sink {
-  std::vector<TracedConnect> *connects = nullptr;
   std::vector<TracedSyscall> *syscalls = nullptr;
 
   // Called by libbpf for each event: no exception may leave it.
   static int on_event(void *self, void *data, std::size_t size) noexcept {
     auto &sink = *static_cast<Sink *>(self);
-    if (size < sizeof(sandbox_trace_event) || !sink.connects)
+    if (size < sizeof(sandbox_trace_event) || !sink.syscalls)
       return 0;
     sandbox_trace_event e;
     std::memcpy(&e, data, sizeof e);
     try {
-      Who who{static_cast<pid_t>(e.tgid), comm_text(e.comm)};
-      if (e.type == SANDBOX_TRACE_CONNECT || e.type == SANDBOX_TRACE_SENDMSG) {
-        TracedConnect c{e.type == SANDBOX_TRACE_SENDMSG, e.family, e.port, {}, std::move(who)};
-        std::memcpy(c.addr.data(), e.addr, sizeof e.addr);
-        sink.connects->push_back(std::move(c));
-      } else {
-        sink.syscalls->push_back({static_cast<int>(e.nr), std::move(who)});
-      }
+      if (e.type == SANDBOX_TRACE_SYSCALL_KILLED)
+        sink.syscalls->push_back(
+            {static_cast<int>(e.nr), Who{static_cast<pid_t>(e.tgid), comm_text(e.comm)}});
     } catch (...) {
       return -ENOMEM;
     }
@@ -104,11 +98,9 @@ RunEvents::~RunEvents() {
 
 int RunEvents::poll_fd() const { return ring_buffer__epoll_fd(consumer_.get()); }
 
-void RunEvents::drain(std::vector<TracedConnect> &connects, std::vector<TracedSyscall> &syscalls) {
-  sink_->connects = &connects;
+void RunEvents::drain(std::vector<TracedSyscall> &syscalls) {
   sink_->syscalls = &syscalls;
   ring_buffer__consume(consumer_.get());
-  sink_->connects = nullptr;
   sink_->syscalls = nullptr;
 }
 

@@ -1,7 +1,8 @@
-// One run's event ring buffer: the BPF programs that refuse (the IP filter's connect and
-// sendmsg hooks) or count (the tracing programs' seccomp kills) put one event per attempt
-// in it, naming the process; the supervisor drains it as it becomes readable. The same ring
-// buffer is joined to each program set's `run_events` map under the run's cgroup id.
+// One run's event ring buffer: the tracing program that counts the seccomp filter's kills
+// puts one event per kill in it, naming the process; the supervisor drains it as it becomes
+// readable. The ring buffer is joined to the program set's `run_events` map under the run's
+// cgroup id. (The IP filter needs none: its hooks run in the refused task and count each
+// process's attempts under its own key.)
 #pragma once
 
 #include "audit/ledger.hpp"
@@ -9,21 +10,13 @@
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 namespace rf::audit {
 
-// What the programs saw one run do.
-struct TracedConnect {
-  bool sendmsg = false; // else connect
-  int family = 0;       // AF_INET or AF_INET6 (a v4-mapped address is AF_INET)
-  std::uint16_t port = 0;
-  std::array<std::uint8_t, 16> addr{};
-  Who who;
-};
+// A kill the tracing program saw.
 struct TracedSyscall {
   int nr = 0;
   Who who;
@@ -42,7 +35,7 @@ public:
 
   int ring_fd() const { return ring_.get(); }
   int poll_fd() const; // readable when events wait
-  void drain(std::vector<TracedConnect> &connects, std::vector<TracedSyscall> &syscalls);
+  void drain(std::vector<TracedSyscall> &syscalls);
 
 private:
   RunEvents(std::uint64_t cgroup_id, UniqueFd ring);

@@ -452,11 +452,6 @@ Status Invocation::prepare_ip_filter() {
     return installed.error().wrap("IP filter");
   ip_filter_.emplace(std::move(*installed));
   if (policy_.has_ip_filter()) {
-    // Refused connects and sends name their process in the run's ring buffer.
-    Result<audit::RunEvents *> events = run_events();
-    if (!events)
-      return events.error().wrap("IP filter");
-    RF_TRY((*events)->join(filter->maps().run_events.get()));
     std::vector<netfilter::InheritedSocket> sockets =
         netfilter::inherited_ip_sockets(plans_.front().listen_fds);
     if (!sockets.empty()) {
@@ -662,16 +657,15 @@ void Invocation::answer(seccomp::Notifications &notifications) {
     total.last = who;
     traced.push_back({call.nr, std::move(who)});
   }
-  refusals_.attribute({}, traced);
+  refusals_.attribute(traced);
 }
 
 void Invocation::drain_trace() {
   if (!events_)
     return;
-  std::vector<audit::TracedConnect> connects;
   std::vector<audit::TracedSyscall> syscalls;
-  events_->drain(connects, syscalls);
-  refusals_.attribute(connects, syscalls);
+  events_->drain(syscalls);
+  refusals_.attribute(syscalls);
   kills_traced_ |= !syscalls.empty(); // the only syscall events are the kills
 }
 

@@ -1,7 +1,6 @@
 #include "netfilter/ip_filter.hpp"
 
 #include "policy/ip_prefix.hpp"
-#include "util/background.hpp"
 
 #include "netfilter/ip_filter_skel.hpp"
 #include "sandbox_abi.h"
@@ -81,7 +80,6 @@ UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
   if (name == "counters") return &maps.counters;
   if (name == "denials") return &maps.denials;
   if (name == "run_refusals") return &maps.run_refusals;
-  if (name == "run_events") return &maps.run_events;
   if (name == "verdicts") return &maps.verdicts;
   return nullptr;
 }
@@ -132,7 +130,7 @@ std::optional<FoundProgram> inspect(std::uint32_t id) {
 
 bool complete(const FilterMaps &m) {
   return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters && m.denials &&
-         m.run_refusals && m.run_events && m.verdicts;
+         m.run_refusals && m.verdicts;
 }
 
 Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type type) {
@@ -192,7 +190,6 @@ Status take_maps(ip_filter &skel, FilterMaps &maps) {
       !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters) ||
       !dup_fd(skel.maps.denials, maps.denials) ||
       !dup_fd(skel.maps.run_refusals, maps.run_refusals) ||
-      !dup_fd(skel.maps.run_events, maps.run_events) ||
       !dup_fd(skel.maps.verdicts, maps.verdicts))
     return Error::from_errno("Failed to keep the IP filter maps");
   return Ok{};
@@ -371,22 +368,6 @@ std::uint64_t build_id() {
 
 namespace {
 
-// Among the maps of our program `id`, the one named `name` (nullopt: none, or not ours).
-UniqueFd map_named(std::uint32_t id, std::string_view name) {
-  UniqueFd program;
-  std::optional<std::vector<std::uint32_t>> map_ids = our_program(id, program);
-  if (!map_ids)
-    return UniqueFd();
-  for (std::uint32_t map_id : *map_ids) {
-    UniqueFd map(bpf_map_get_fd_by_id(map_id));
-    bpf_map_info info{};
-    std::uint32_t length = sizeof info;
-    if (map && bpf_obj_get_info_by_fd(map.get(), &info, &length) == 0 && info.name == name)
-      return map;
-  }
-  return UniqueFd();
-}
-
 // Whether every hook but egress has a program of ours using the policies map `ours`: a set
 // whose attaching was interrupted (a killed supervisor) is not a set to use.
 Result<bool> whole_set(int parent_fd, std::uint32_t ours) {
@@ -423,13 +404,6 @@ Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
       return whole.error();
     if (!*whole)
       continue;
-    // The egress program uses every map but `run_events`, which the connect hooks report to.
-    Result<std::vector<std::uint32_t>> hooks = attached_ids(parent_fd, BPF_CGROUP_INET4_CONNECT);
-    if (!hooks)
-      return hooks.error();
-    for (std::uint32_t id : *hooks)
-      if (!program.maps.run_events)
-        program.maps.run_events = map_named(id, "run_events");
     if (complete(program.maps))
       return std::optional<ParentFilter>(
           ParentFilter(std::make_shared<FilterMaps>(std::move(program.maps))));
@@ -504,17 +478,6 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
   sweep_rules<ip4_rule_key>(maps_->deny4.get(), live);
   sweep_rules<ip6_rule_key>(maps_->allow6.get(), live);
   sweep_rules<ip6_rule_key>(maps_->deny6.get(), live);
-  // Their ring buffers: each change waits for a grace period, so a detached child makes it.
-  std::vector<std::uint64_t> dead_rings;
-  for (const void *at = nullptr; bpf_map_get_next_key(maps_->run_events.get(), at, &next) == 0;
-       at = &key) {
-    if (!live.count(next))
-      dead_rings.push_back(next);
-    key = next;
-  }
-  for (std::uint64_t cgroup_id : dead_rings)
-    if (!DetachedMapCall::start(maps_->run_events.get(), &cgroup_id, sizeof cgroup_id, nullptr, 0))
-      bpf_map_delete_elem(maps_->run_events.get(), &cgroup_id);
   return Ok{};
 }
 
@@ -555,7 +518,7 @@ std::vector<Denial> RunFilter::denial_totals() const {
     d.port = key.port;
     std::memcpy(d.addr.data(), key.addr, sizeof key.addr);
     d.count = value.count;
-    d.pid = static_cast<pid_t>(value.tgid);
+    d.pid = static_cast<pid_t>(key.tgid != 0 ? key.tgid : value.tgid);
     d.comm.assign(reinterpret_cast<const char *>(value.comm),
                   strnlen(reinterpret_cast<const char *>(value.comm), sizeof value.comm));
     d.local_port = value.local_port;

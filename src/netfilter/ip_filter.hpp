@@ -25,11 +25,11 @@ namespace rf::netfilter {
 // The shared maps of one attached program set.
 struct FilterMaps {
   UniqueFd allow4, deny4, allow6, deny6, policies, counters, denials, run_refusals;
-  UniqueFd run_events; // the runs' event ring buffers, by cgroup id (map-in-map)
-  UniqueFd verdicts;   // the verdict cache of runs with many rules (LRU)
+  UniqueFd verdicts; // the verdict cache of runs with many rules (LRU)
 };
 
-// Refused attempts of one run to one remote address, port and protocol, of one kind.
+// Refused attempts of one run to one remote address, port and protocol, of one kind: each
+// process's connects and sends apart, dropped packets together.
 struct Denial {
   int kind = 0;     // SANDBOX_EVENT_* (bpf/sandbox_abi.h)
   int family = 0;   // AF_INET or AF_INET6
@@ -37,7 +37,7 @@ struct Denial {
   std::uint16_t port = 0;
   std::array<std::uint8_t, 16> addr{};
   std::uint64_t count = 0; // since the run started
-  pid_t pid = 0;           // the last process refused; 0 when not known
+  pid_t pid = 0;           // the process (dropped packets: the last one); 0: not known
   std::string comm;
   std::uint16_t local_port = 0; // dropped packets: the local end of the last one
   std::array<std::uint8_t, 16> local_addr{};

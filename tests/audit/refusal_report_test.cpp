@@ -1,4 +1,5 @@
-// A run's refusals as records: counts from the kernel's tables, names from the traced events.
+// A run's refusals as records: counts from the kernel's tables, names from the tables (IP)
+// and from the traced events (seccomp kills).
 #include "audit/refusal_report.hpp"
 #include "sandbox_abi.h"
 #include "util/json_reader.hpp"
@@ -39,11 +40,16 @@ netfilter::Denial connect_total(std::uint64_t count) {
   return d;
 }
 
-TEST(RefusalReport, TracedConnectsNameTheProcessAndCountsComeFromTheTable) {
+netfilter::Denial connect_total(std::uint64_t count, pid_t pid, const char *comm) {
+  netfilter::Denial d = connect_total(count);
+  d.pid = pid;
+  d.comm = comm;
+  return d;
+}
+
+TEST(RefusalReport, EachProcessIsRecordedForItsOwnAttempts) {
   RefusalReport report;
-  TracedConnect traced{false, AF_INET, 443, v4("127.0.0.2"), {42, "curl"}};
-  report.attribute({traced, traced}, {});
-  auto records = report.records(kRun, kNow, {connect_total(3)}, 0, {});
+  auto records = report.records(kRun, kNow, {connect_total(2, 42, "curl"), connect_total(1)}, 0, {});
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(json_field(records[0], "event"), "connect-denied");
   EXPECT_EQ(json_field(records[0], "pid"), "42");
@@ -52,16 +58,17 @@ TEST(RefusalReport, TracedConnectsNameTheProcessAndCountsComeFromTheTable) {
   EXPECT_EQ(json_field(records[0], "daddr"), "127.0.0.2");
   EXPECT_EQ(json_field(records[0], "dport"), "443");
   EXPECT_EQ(json_field(records[1], "pid"), "99");
+  EXPECT_EQ(json_field(records[1], "comm"), "last");
   EXPECT_EQ(json_field(records[1], "count"), "1");
-  EXPECT_TRUE(report.records(kRun, kNow, {connect_total(3)}, 0, {}).empty());
 }
 
-TEST(RefusalReport, ASendTracedIsNotAConnect) {
+TEST(RefusalReport, OnlyTheGrowthSinceTheLastRecordsIsRecorded) {
   RefusalReport report;
-  report.attribute({{true, AF_INET, 443, v4("127.0.0.2"), {42, "curl"}}}, {});
-  auto records = report.records(kRun, kNow, {connect_total(1)}, 0, {});
+  EXPECT_EQ(report.records(kRun, kNow, {connect_total(3)}, 0, {}).size(), 1u);
+  EXPECT_TRUE(report.records(kRun, kNow, {connect_total(3)}, 0, {}).empty());
+  auto records = report.records(kRun, kNow, {connect_total(5)}, 0, {});
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(json_field(records[0], "pid"), "99");
+  EXPECT_EQ(json_field(records[0], "count"), "2");
 }
 
 TEST(RefusalReport, DroppedPacketHasBothEnds) {
@@ -97,7 +104,7 @@ TEST(RefusalReport, RefusalsWithoutADestinationAddUpToo) {
 
 TEST(RefusalReport, SyscallRecordsByAction) {
   RefusalReport report;
-  report.attribute({}, {{41, {7, "python3"}}});
+  report.attribute({{41, {7, "python3"}}});
   std::vector<SyscallTotal> totals{
       {{41, SyscallAction::errno_return, EPERM}, 1, {8, "other"}},
       {{62, SyscallAction::kill, 0}, 1, {9, "sh"}},

@@ -34,10 +34,11 @@ static_assert(offsetof(sandbox_counters, bytes) == 16);
 static_assert(offsetof(sandbox_counters, packets) == 80);
 static_assert(SANDBOX_INGRESS == 0 && SANDBOX_EGRESS == 1);
 
-static_assert(sizeof(sandbox_denial_key) == 32);
-static_assert(offsetof(sandbox_denial_key, kind) == 8);
-static_assert(offsetof(sandbox_denial_key, port) == 12);
-static_assert(offsetof(sandbox_denial_key, addr) == 16);
+static_assert(sizeof(sandbox_denial_key) == 40);
+static_assert(offsetof(sandbox_denial_key, tgid) == 8);
+static_assert(offsetof(sandbox_denial_key, kind) == 12);
+static_assert(offsetof(sandbox_denial_key, port) == 16);
+static_assert(offsetof(sandbox_denial_key, addr) == 20);
 static_assert(sizeof(sandbox_denial) == 48);
 static_assert(offsetof(sandbox_denial, tgid) == 8);
 static_assert(offsetof(sandbox_denial, local_port) == 12);
