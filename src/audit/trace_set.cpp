@@ -1,8 +1,8 @@
 #include "audit/trace_set.hpp"
 
 #include "cgroup/invocations.hpp"
+#include "syscall_trace.build_id.h"
 #include "sandbox_abi.h"
-#include "util/hash.hpp"
 #include "util/background.hpp"
 
 #include <algorithm>
@@ -122,14 +122,7 @@ std::string get_xattr(int fd, const char *name) {
 
 } // namespace
 
-std::uint64_t trace_build_id() {
-  static const std::uint64_t id = [] {
-    std::size_t size = 0;
-    const void *bytes = syscall_trace::elf_bytes(&size);
-    return fnv1a(bytes, size);
-  }();
-  return id;
-}
+std::uint64_t trace_build_id() { return SYSCALL_TRACE_BUILD_ID; }
 
 int TraceSet::run_events() const { return fds_[kRunEvents].get(); }
 int TraceSet::syscall_rules() const { return fds_[kSyscallRules].get(); }

@@ -3,12 +3,14 @@
 #include "policy/ip_prefix.hpp"
 
 #include "netfilter/ip_filter_skel.hpp"
+#include "ip_filter.build_id.h"
 #include "sandbox_abi.h"
-#include "util/hash.hpp"
 #include "util/bpf_handles.hpp"
 
 #include <bpf/bpf.h>
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace rf::netfilter {
@@ -71,16 +74,23 @@ Result<std::vector<std::uint32_t>> attached_ids(int parent_fd, bpf_attach_type t
   return ids;
 }
 
+// Every map of a set, by the name the object (and the kernel) gives it.
+struct MapSlot {
+  const char *name;
+  UniqueFd FilterMaps::*fd;
+};
+constexpr MapSlot kMaps[] = {
+    {"allow4", &FilterMaps::allow4},     {"deny4", &FilterMaps::deny4},
+    {"allow6", &FilterMaps::allow6},     {"deny6", &FilterMaps::deny6},
+    {"policies", &FilterMaps::policies}, {"counters", &FilterMaps::counters},
+    {"denials", &FilterMaps::denials},   {"run_refusals", &FilterMaps::run_refusals},
+    {"verdicts", &FilterMaps::verdicts},
+};
+
 UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
-  if (name == "allow4") return &maps.allow4;
-  if (name == "deny4") return &maps.deny4;
-  if (name == "allow6") return &maps.allow6;
-  if (name == "deny6") return &maps.deny6;
-  if (name == "policies") return &maps.policies;
-  if (name == "counters") return &maps.counters;
-  if (name == "denials") return &maps.denials;
-  if (name == "run_refusals") return &maps.run_refusals;
-  if (name == "verdicts") return &maps.verdicts;
+  for (const MapSlot &slot : kMaps)
+    if (name == slot.name)
+      return &(maps.*slot.fd);
   return nullptr;
 }
 
@@ -129,8 +139,8 @@ std::optional<FoundProgram> inspect(std::uint32_t id) {
 }
 
 bool complete(const FilterMaps &m) {
-  return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters && m.denials &&
-         m.run_refusals && m.verdicts;
+  return std::all_of(std::begin(kMaps), std::end(kMaps),
+                     [&](const MapSlot &slot) { return (m.*slot.fd).valid(); });
 }
 
 Result<std::vector<FoundProgram>> ours_attached(int parent_fd, bpf_attach_type type) {
@@ -181,18 +191,109 @@ Status detach_other_programs(int parent_fd, std::uint32_t ours, bool runs_alive)
 }
 
 Status take_maps(ip_filter &skel, FilterMaps &maps) {
-  auto dup_fd = [](bpf_map *map, UniqueFd &out) {
-    out.reset(::fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3));
-    return out.valid();
-  };
-  if (!dup_fd(skel.maps.allow4, maps.allow4) || !dup_fd(skel.maps.deny4, maps.deny4) ||
-      !dup_fd(skel.maps.allow6, maps.allow6) || !dup_fd(skel.maps.deny6, maps.deny6) ||
-      !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters) ||
-      !dup_fd(skel.maps.denials, maps.denials) ||
-      !dup_fd(skel.maps.run_refusals, maps.run_refusals) ||
-      !dup_fd(skel.maps.verdicts, maps.verdicts))
-    return Error::from_errno("Failed to keep the IP filter maps");
+  for (const MapSlot &slot : kMaps) {
+    const bpf_map *map = bpf_object__find_map_by_name(skel.obj, slot.name);
+    UniqueFd &out = maps.*slot.fd;
+    if (map)
+      out.reset(::fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3));
+    if (!out)
+      return Error::from_errno(std::string("Failed to keep the IP filter map ") + slot.name);
+  }
   return Ok{};
+}
+
+using ProgramIds = std::array<std::uint32_t, std::size(kPrograms)>; // in kPrograms' order
+
+// The programs of ours on every hook that use the policies map `ours`, or nullopt when a
+// hook has none: a set whose attaching was interrupted (a killed supervisor) is not a set
+// to use.
+Result<std::optional<ProgramIds>> whole_set(int parent_fd, std::uint32_t ours) {
+  ProgramIds programs{};
+  for (std::size_t i = 0; i < std::size(kPrograms); ++i) {
+    Result<std::vector<std::uint32_t>> ids = attached_ids(parent_fd, kPrograms[i].type);
+    if (!ids)
+      return ids.error();
+    for (std::uint32_t id : *ids) {
+      UniqueFd program;
+      std::optional<std::vector<std::uint32_t>> maps = our_program(id, program);
+      if (maps && std::find(maps->begin(), maps->end(), ours) != maps->end())
+        programs[i] = id;
+    }
+    if (programs[i] == 0)
+      return std::optional<ProgramIds>();
+  }
+  return std::optional<ProgramIds>(programs);
+}
+
+// What the set on a parent is, in an xattr of the parent: its build, its programs and its
+// maps by id. Reading it and opening the maps takes a third of the bpf() calls of asking
+// every program for its maps and every map for its name, on the start path of every run.
+// Ids are never reused while their object lives, and an attached program keeps its maps
+// alive: a set whose programs are all still attached is the set the advert describes.
+constexpr const char *kSetXattr = "trusted.ringfence.ip_filter";
+
+void advertise(int parent_fd, const ProgramIds &programs, const FilterMaps &maps) {
+  char build[17];
+  std::snprintf(build, sizeof build, "%016llx", static_cast<unsigned long long>(build_id()));
+  std::string text = std::string("build=") + build + " programs=";
+  for (std::size_t i = 0; i < programs.size(); ++i)
+    text += (i ? "," : "") + std::to_string(programs[i]);
+  for (const MapSlot &slot : kMaps)
+    text += std::string(" ") + slot.name + "=" + std::to_string(map_id_of((maps.*slot.fd).get()));
+  // Best effort: without the advert the next run finds the set the slow way.
+  static_cast<void>(::fsetxattr(parent_fd, kSetXattr, text.data(), text.size(), 0));
+}
+
+std::uint32_t parse_id(std::string_view text) {
+  std::uint32_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  return ec == std::errc() && end == text.data() + text.size() ? id : 0;
+}
+
+// Whether each hook has the program the comma-separated ids name for it attached.
+bool all_attached(int parent_fd, std::string_view ids) {
+  for (const ProgramSlot &slot : kPrograms) {
+    std::size_t comma = std::min(ids.find(','), ids.size());
+    std::uint32_t id = parse_id(ids.substr(0, comma));
+    ids = ids.substr(std::min(comma + 1, ids.size()));
+    Result<std::vector<std::uint32_t>> attached = attached_ids(parent_fd, slot.type);
+    if (id == 0 || !attached || std::find(attached->begin(), attached->end(), id) == attached->end())
+      return false;
+  }
+  return ids.empty();
+}
+
+// This build's set as the parent's advert describes it, if every program of it is still
+// attached; nullopt otherwise (no advert, another build's, a set since detached).
+std::optional<FilterMaps> advertised_set(int parent_fd) {
+  char buffer[512];
+  ssize_t n = ::fgetxattr(parent_fd, kSetXattr, buffer, sizeof buffer);
+  if (n <= 0)
+    return std::nullopt;
+  std::string_view text(buffer, static_cast<std::size_t>(n));
+  char build[17];
+  std::snprintf(build, sizeof build, "%016llx", static_cast<unsigned long long>(build_id()));
+  FilterMaps maps;
+  bool build_matches = false, programs_attached = false;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = std::min(text.find(' ', at), text.size());
+    std::string_view field = text.substr(at, end - at);
+    at = end + 1;
+    std::size_t eq = field.find('=');
+    if (eq == std::string_view::npos)
+      return std::nullopt;
+    std::string_view name = field.substr(0, eq), value = field.substr(eq + 1);
+    if (name == "build") {
+      build_matches = value == build;
+    } else if (name == "programs") {
+      programs_attached = build_matches && all_attached(parent_fd, value);
+    } else if (UniqueFd *slot = map_slot(maps, name); slot && programs_attached) {
+      slot->reset(bpf_map_get_fd_by_id(parse_id(value)));
+    }
+  }
+  if (!programs_attached || !complete(maps))
+    return std::nullopt;
+  return maps;
 }
 
 // Loads a fresh set and attaches it, all or nothing.
@@ -224,6 +325,15 @@ Result<std::shared_ptr<FilterMaps>> load_and_attach(int parent_fd, std::uint64_t
   }
   auto maps = std::make_shared<FilterMaps>();
   RF_TRY(take_maps(*skel, *maps));
+  ProgramIds programs{};
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    bpf_prog_info info{};
+    std::uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(program_of(*skel, kPrograms[i].type)), &info,
+                               &length) == 0)
+      programs[i] = info.id;
+  }
+  advertise(parent_fd, programs, *maps);
   return maps; // the programs stay attached after the skeleton is gone
 }
 
@@ -357,56 +467,27 @@ std::uint32_t policy_flags(const Policy &policy) {
          rule_flags(kernel_rules(policy.ip_allow, policy.ip_deny));
 }
 
-std::uint64_t build_id() {
-  static const std::uint64_t id = [] {
-    std::size_t size = 0;
-    const void *bytes = ip_filter::elf_bytes(&size);
-    return fnv1a(bytes, size);
-  }();
-  return id;
-}
-
-namespace {
-
-// Whether every hook but egress has a program of ours using the policies map `ours`: a set
-// whose attaching was interrupted (a killed supervisor) is not a set to use.
-Result<bool> whole_set(int parent_fd, std::uint32_t ours) {
-  for (const ProgramSlot &slot : kPrograms) {
-    if (slot.type == BPF_CGROUP_INET_EGRESS)
-      continue;
-    Result<std::vector<std::uint32_t>> ids = attached_ids(parent_fd, slot.type);
-    if (!ids)
-      return ids.error();
-    bool found = false;
-    for (std::uint32_t id : *ids) {
-      UniqueFd program;
-      std::optional<std::vector<std::uint32_t>> maps = our_program(id, program);
-      found |= maps && std::find(maps->begin(), maps->end(), ours) != maps->end();
-    }
-    if (!found)
-      return false;
-  }
-  return true;
-}
-
-} // namespace
+std::uint64_t build_id() { return IP_FILTER_BUILD_ID; }
 
 Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
+  if (std::optional<FilterMaps> advertised = advertised_set(parent_fd))
+    return std::optional<ParentFilter>(
+        ParentFilter(std::make_shared<FilterMaps>(std::move(*advertised))));
   Result<std::vector<FoundProgram>> found = ours_attached(parent_fd, BPF_CGROUP_INET_EGRESS);
   if (!found)
     return found.error();
   for (FoundProgram &program : *found) {
-    if (program.build != build_id() || !program.maps.policies)
+    if (program.build != build_id() || !program.maps.policies || !complete(program.maps))
       continue;
-    std::uint32_t ours = map_id_of(program.maps.policies.get());
-    Result<bool> whole = whole_set(parent_fd, ours);
-    if (!whole)
-      return whole.error();
-    if (!*whole)
+    Result<std::optional<ProgramIds>> programs =
+        whole_set(parent_fd, map_id_of(program.maps.policies.get()));
+    if (!programs)
+      return programs.error();
+    if (!*programs)
       continue;
-    if (complete(program.maps))
-      return std::optional<ParentFilter>(
-          ParentFilter(std::make_shared<FilterMaps>(std::move(program.maps))));
+    advertise(parent_fd, **programs, program.maps);
+    return std::optional<ParentFilter>(
+        ParentFilter(std::make_shared<FilterMaps>(std::move(program.maps))));
   }
   return std::optional<ParentFilter>();
 }

@@ -1,4 +1,5 @@
-// FNV-1a, 64 bits: a stable hash of bytes (cache keys, the build id of a BPF object).
+// FNV-1a, 64 bits: a stable hash of bytes (cache keys; tools/bpf-build-id hashes the BPF
+// objects the same way at build time).
 #pragma once
 
 #include <cstddef>

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <set>
+#include <sys/xattr.h>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -155,6 +156,57 @@ TEST(ParentFilter, AttachTwiceOnOneParentReturnsTheSameSet) {
   Result<std::optional<ParentFilter>> found = ParentFilter::find(fd.get());
   ASSERT_TRUE(found && *found);
   EXPECT_EQ(map_id((*found)->maps().counters.get()), map_id(first->maps().counters.get()));
+}
+
+// find() reads the parent's advert (trusted.ringfence.ip_filter) and opens the maps it
+// names; without it, or with one that does not describe an attached set of this build, it
+// asks the programs themselves, and writes the advert again.
+TEST(ParentFilter, FindTrustsTheAdvertOnlyForAnAttachedSetOfThisBuild) {
+  RF_REQUIRE_ROOT();
+  IpTestParent parent;
+  UniqueFd fd = parent.open();
+  Result<ParentFilter> attached = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
+  ASSERT_TRUE(attached) << attached.error().message();
+  const char *xattr = "trusted.ringfence.ip_filter";
+  char advert[512] = {};
+  ASSERT_GT(::fgetxattr(fd.get(), xattr, advert, sizeof advert - 1), 0);
+  EXPECT_NE(std::string_view(advert).find("policies="), std::string_view::npos) << advert;
+
+  auto found_policies = [&] {
+    Result<std::optional<ParentFilter>> found = ParentFilter::find(fd.get());
+    EXPECT_TRUE(found) << found.error().message();
+    return found && *found ? map_id((*found)->maps().policies.get()) : 0u;
+  };
+  std::uint32_t policies = map_id(attached->maps().policies.get());
+  EXPECT_EQ(found_policies(), policies);
+  // The advert is what find() reads when its programs are attached: one that names another
+  // map as `policies` (only root can write trusted.* xattrs) is taken at its word.
+  std::string swapped(advert);
+  std::string ours = "policies=" + std::to_string(policies);
+  std::size_t at = swapped.find(ours);
+  ASSERT_NE(at, std::string::npos) << advert;
+  std::uint32_t counters = map_id(attached->maps().counters.get());
+  swapped.replace(at, ours.size(), "policies=" + std::to_string(counters));
+  ASSERT_EQ(::fsetxattr(fd.get(), xattr, swapped.data(), swapped.size(), 0), 0);
+  EXPECT_EQ(found_policies(), counters);
+  ASSERT_EQ(::fsetxattr(fd.get(), xattr, advert, std::strlen(advert), 0), 0);
+  EXPECT_EQ(found_policies(), policies);
+
+  ASSERT_EQ(::fremovexattr(fd.get(), xattr), 0);
+  EXPECT_EQ(found_policies(), policies);
+  EXPECT_GT(::fgetxattr(fd.get(), xattr, advert, sizeof advert - 1), 0) << "not written again";
+
+  // An advert naming programs that are not attached (ids of nothing) is not believed.
+  std::string stale = "build=0000000000000000 programs=1,2,3,4,5,6 policies=1";
+  ASSERT_EQ(::fsetxattr(fd.get(), xattr, stale.data(), stale.size(), 0), 0);
+  EXPECT_EQ(found_policies(), policies);
+  std::string other_programs = std::string(advert);
+  std::size_t programs_at = other_programs.find("programs=");
+  ASSERT_NE(programs_at, std::string::npos);
+  other_programs.replace(programs_at, other_programs.find(' ', programs_at) - programs_at,
+                         "programs=1,2,3,4,5,6");
+  ASSERT_EQ(::fsetxattr(fd.get(), xattr, other_programs.data(), other_programs.size(), 0), 0);
+  EXPECT_EQ(found_policies(), policies);
 }
 
 TEST(ParentFilter, InstallWritesTheRunsEntriesAndItsDestructorRemovesThem) {
