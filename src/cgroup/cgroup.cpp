@@ -1,5 +1,6 @@
 #include "cgroup/cgroup.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -98,11 +99,60 @@ std::vector<MountEntry> parse_mountinfo(std::string_view mountinfo) {
 
 Result<std::string> read_mountinfo() { return read_proc_file("/proc/self/mountinfo"); }
 
-Result<std::string> find_cgroup2_mount(std::string_view mountinfo) {
-  for (const MountEntry &mount : parse_mountinfo(mountinfo))
+namespace {
+
+bool is_control_fstype(std::string_view fstype) {
+  return fstype == "cgroup" || fstype == "cgroup2" || fstype == "bpf";
+}
+
+bool is_below(std::string_view path, std::string_view directory) {
+  return directory == "/" ? path.size() > 1 && path.starts_with('/')
+                          : path.size() > directory.size() && path.starts_with(directory) &&
+                                path[directory.size()] == '/';
+}
+
+// A tmpfs with cgroup mounts below it and nothing else.
+bool holds_only_cgroups(const MountEntry &tmpfs, const std::vector<MountEntry> &mounts) {
+  if (tmpfs.fstype != "tmpfs")
+    return false;
+  bool any = false;
+  for (const MountEntry &m : mounts) {
+    if (!is_below(m.mount_point, tmpfs.mount_point))
+      continue;
+    if (m.fstype != "cgroup" && m.fstype != "cgroup2")
+      return false;
+    any = true;
+  }
+  return any;
+}
+
+} // namespace
+
+std::vector<std::string> control_mounts(const std::vector<MountEntry> &mounts) {
+  std::vector<std::string> roots;
+  for (const MountEntry &m : mounts)
+    if (holds_only_cgroups(m, mounts) &&
+        std::find(roots.begin(), roots.end(), m.mount_point) == roots.end())
+      roots.push_back(m.mount_point);
+  for (const MountEntry &m : mounts) {
+    bool covered = std::any_of(roots.begin(), roots.end(), [&](const std::string &root) {
+      return root == m.mount_point || is_below(m.mount_point, root);
+    });
+    if (is_control_fstype(m.fstype) && !covered)
+      roots.push_back(m.mount_point);
+  }
+  return roots;
+}
+
+Result<std::string> find_cgroup2_mount(const std::vector<MountEntry> &mounts) {
+  for (const MountEntry &mount : mounts)
     if (mount.fstype == "cgroup2")
       return mount.mount_point;
   return Error::msg("No cgroup2 file system is mounted (none in /proc/self/mountinfo)");
+}
+
+Result<std::string> find_cgroup2_mount(std::string_view mountinfo) {
+  return find_cgroup2_mount(parse_mountinfo(mountinfo));
 }
 
 Result<std::string> find_cgroup2_mount() {

@@ -23,9 +23,16 @@ struct MountEntry {
 std::vector<MountEntry> parse_mountinfo(std::string_view mountinfo);
 Result<std::string> read_mountinfo();
 
+// The mount points to make read-only, recursively, so that the service cannot write to
+// any cgroup file system (v1 or v2) or bpffs: those mounts, except that a tmpfs holding
+// nothing but cgroup mounts (/sys/fs/cgroup of the hybrid and legacy layouts) stands for
+// all of them. One mount_setattr() instead of one per controller, on every launch.
+std::vector<std::string> control_mounts(const std::vector<MountEntry> &mounts);
+
 // Mount point of the first cgroup2 file system in mountinfo text (the format of
 // /proc/self/mountinfo), with octal escapes such as "\040" decoded.
 Result<std::string> find_cgroup2_mount(std::string_view mountinfo);
+Result<std::string> find_cgroup2_mount(const std::vector<MountEntry> &mounts);
 Result<std::string> find_cgroup2_mount();
 
 // The calling process's cgroup2 path, relative to the hierarchy root ("/" or

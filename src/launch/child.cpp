@@ -77,12 +77,11 @@ bool enter_mount_namespace(const MountPlan &plan) {
     if (!trees[i])
       return false;
   }
-  for (std::size_t i = 0; i < plan.cgroup2_mounts.size(); ++i) {
-    const char *mount_point = plan.cgroup2_mounts[i].c_str();
-    if (::move_mount(trees[i].get(), "", AT_FDCWD, mount_point, MOVE_MOUNT_F_EMPTY_PATH) < 0 ||
-        !make_read_only(mount_point, true))
+  for (std::size_t i = 0; i < plan.cgroup2_mounts.size(); ++i)
+    if (::move_mount(trees[i].get(), "", AT_FDCWD, plan.cgroup2_mounts[i].c_str(),
+                     MOVE_MOUNT_F_EMPTY_PATH) < 0)
       return false;
-  }
+  // After the moves, so that the clones are read-only too.
   for (const std::string &mount_point : plan.read_only_mounts)
     if (!make_read_only(mount_point, true))
       return false;

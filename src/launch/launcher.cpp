@@ -342,7 +342,7 @@ Status Invocation::prepare_cgroup() {
   if (!mountinfo)
     return mountinfo.error();
   mounts_ = cgroup::parse_mountinfo(*mountinfo);
-  Result<std::string> mount = cgroup::find_cgroup2_mount(*mountinfo);
+  Result<std::string> mount = cgroup::find_cgroup2_mount(mounts_);
   if (!mount)
     return mount.error();
   cgroup2_mount_ = *mount;
@@ -386,12 +386,10 @@ Status Invocation::prepare_mounts() {
     return Ok{};
   MountPlan mounts;
   mounts.own_cgroup = cgroup_->path();
-  for (const cgroup::MountEntry &entry : mounts_) {
+  for (const cgroup::MountEntry &entry : mounts_)
     if (entry.fstype == "cgroup2")
       mounts.cgroup2_mounts.push_back(entry.mount_point);
-    else if (entry.fstype == "cgroup" || entry.fstype == "bpf")
-      mounts.read_only_mounts.push_back(entry.mount_point);
-  }
+  mounts.read_only_mounts = cgroup::control_mounts(mounts_);
   std::vector<std::string> paths = options_.protected_paths;
   paths.push_back("/etc/ringfence");
   // Every directory a later run reads units, drop-ins or fragments from.

@@ -69,6 +69,34 @@ TEST(FindCgroup2Mount, ReportsErrorForEmptyOrTruncatedText) {
   EXPECT_FALSE(find_cgroup2_mount("41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2"));
 }
 
+// What the service may not write to: one recursive read-only mount where a tmpfs holds only
+// cgroup mounts, else each cgroup and bpf mount.
+TEST(ControlMounts, ATmpfsOfCgroupMountsStandsForThemAll) {
+  EXPECT_EQ(control_mounts(parse_mountinfo(hybrid_mountinfo)),
+            std::vector<std::string>{"/sys/fs/cgroup"});
+}
+
+TEST(ControlMounts, UnifiedLayoutIsTheCgroup2Mount) {
+  EXPECT_EQ(control_mounts(parse_mountinfo(unified_mountinfo)),
+            std::vector<std::string>{"/sys/fs/cgroup"});
+}
+
+TEST(ControlMounts, ATmpfsHoldingAnythingElseIsNotTaken) {
+  std::vector<MountEntry> mounts = {
+      {"/sys/fs/cgroup", "tmpfs"},      {"/sys/fs/cgroup/cpu", "cgroup"},
+      {"/sys/fs/cgroup/unified", "cgroup2"}, {"/sys/fs/cgroup/notes", "ext4"},
+      {"/sys/fs/bpf", "bpf"},           {"/run", "tmpfs"},
+  };
+  EXPECT_EQ(control_mounts(mounts),
+            (std::vector<std::string>{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/unified", "/sys/fs/bpf"}));
+}
+
+TEST(ControlMounts, APathPrefixIsNotAParent) {
+  std::vector<MountEntry> mounts = {
+      {"/cg", "tmpfs"}, {"/cg/a", "cgroup"}, {"/cgroup2", "cgroup2"}, {"/empty", "tmpfs"}};
+  EXPECT_EQ(control_mounts(mounts), (std::vector<std::string>{"/cg", "/cgroup2"}));
+}
+
 TEST(OwnCgroupPath, ReadsUnifiedLineInHybridLayout) {
   Result<std::string> path = own_cgroup_path("9:name=systemd:/\n"
                                              "4:memory:/process_api/fcc33e6f\n"
