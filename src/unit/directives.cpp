@@ -4,10 +4,10 @@
 #include "policy/names.hpp"
 #include "policy/syscall_groups.hpp"
 #include "unit/exec_line.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <charconv>
-#include <sstream>
 
 namespace rf::unit {
 namespace {
@@ -25,13 +25,7 @@ std::optional<bool> parse_boolean(std::string_view v) {
   return std::nullopt;
 }
 
-std::vector<std::string> simple_words(std::string_view v) {
-  std::vector<std::string> words;
-  std::istringstream ss{std::string(v)};
-  for (std::string w; ss >> w;)
-    words.push_back(w);
-  return words;
-}
+std::vector<std::string> simple_words(std::string_view v) { return whitespace_words(v); }
 
 template <typename T> std::optional<T> parse_number(std::string_view s) {
   T value{};

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cstring>
 #include <cstdlib>
+#include "util/text.hpp"
+#include "util/unique_fd.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,28 +19,30 @@ namespace fs = std::filesystem;
 namespace rf::unit {
 namespace {
 
-std::vector<std::string> split_path_list(const char *value) {
-  std::vector<std::string> dirs;
-  std::stringstream ss(value);
-  for (std::string dir; std::getline(ss, dir, ':');)
-    if (!dir.empty())
-      dirs.push_back(dir);
-  return dirs;
-}
+std::vector<std::string> split_path_list(const char *value) { return split_list(value, ':'); }
 
 bool is_regular_file(const std::string &path) {
   std::error_code ec;
   return fs::is_regular_file(path, ec);
 }
 
+// False with errno set when the file cannot be read.
 bool read_text(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd)
     return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
+  out.clear();
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return false;
+    if (n == 0)
+      return true;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
 }
 
 class Loader {
@@ -76,7 +81,7 @@ public:
 
 private:
   void include_policies(const RawAssignment &a, LoadedUnit &out) {
-    auto names = split_words_simple(a.value);
+    auto names = whitespace_words(a.value);
     if (names.empty())
       diags_.error(a.origin, "Policy= needs at least one fragment name");
     for (const auto &word : names) {
@@ -116,13 +121,6 @@ private:
     return {};
   }
 
-  static std::vector<std::string> split_words_simple(const std::string &value) {
-    std::vector<std::string> words;
-    std::stringstream ss(value);
-    for (std::string w; ss >> w;)
-      words.push_back(w);
-    return words;
-  }
 
   static std::string join(const std::vector<std::string> &dirs) {
     std::string s;
