@@ -90,6 +90,18 @@ struct sandbox_counters {
 	__u64 packets[2][SANDBOX_SLOTS];
 };
 
+/*
+ * The packet programs' per-run state (`packet_state`, a per-CPU hash keyed by the run's
+ * cgroup id): everything a packet needs in one lookup. Written, zero but for `flags`, for
+ * every run before its service exists (a cgroup below the parent without an entry is
+ * refused every packet); `flags` are the run's `policies` flags.
+ */
+struct sandbox_packet_state {
+	__u32 flags; /* SANDBOX_POLICY_* */
+	__u32 pad;
+	struct sandbox_counters counters;
+};
+
 /* sandbox_denial_key.kind: which hook refused the traffic. */
 enum sandbox_event_kind {
 	SANDBOX_EVENT_EGRESS_DROP = 1,	  /* cgroup_skb/egress */
@@ -195,6 +207,8 @@ SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout c
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_verdict_key) == 32,
 		   "sandbox_verdict_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 144, "sandbox_counters layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_packet_state) == 152,
+		   "sandbox_packet_state layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 32, "sandbox_denial_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 48, "sandbox_denial layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_run_refusals) == 16,

@@ -78,7 +78,7 @@ UniqueFd *map_slot(FilterMaps &maps, std::string_view name) {
   if (name == "allow6") return &maps.allow6;
   if (name == "deny6") return &maps.deny6;
   if (name == "policies") return &maps.policies;
-  if (name == "counters") return &maps.counters;
+  if (name == "packet_state") return &maps.packet_state;
   if (name == "denials") return &maps.denials;
   if (name == "run_refusals") return &maps.run_refusals;
   if (name == "run_events") return &maps.run_events;
@@ -131,7 +131,7 @@ std::optional<FoundProgram> inspect(std::uint32_t id) {
 }
 
 bool complete(const FilterMaps &m) {
-  return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.counters && m.denials &&
+  return m.allow4 && m.deny4 && m.allow6 && m.deny6 && m.policies && m.packet_state && m.denials &&
          m.run_refusals && m.run_events && m.verdicts;
 }
 
@@ -152,14 +152,15 @@ std::uint32_t map_id_of(int map_fd) {
   return bpf_obj_get_info_by_fd(map_fd, &info, &length) == 0 ? info.id : 0;
 }
 
-// Whether the attached program `id` is one of ours (rf_*) that does not use the policies map
-// `ours` (0: there is no set of ours). Two syscalls: the maps themselves are not opened.
+// Whether the attached program `id` is one of ours (rf_*) that does not use the rule map `ours`
+// (`deny4`, which every program of a set uses; 0: there is no set of ours). Two syscalls: the
+// maps themselves are not opened.
 bool stale_program(std::uint32_t id, std::uint32_t ours, UniqueFd &program) {
   std::optional<std::vector<std::uint32_t>> map_ids = our_program(id, program);
   return map_ids && std::find(map_ids->begin(), map_ids->end(), ours) == map_ids->end();
 }
 
-// Detaches every rf_* program that is not part of the set using the policies map `ours`:
+// Detaches every rf_* program that is not part of the set using the rule map `ours`:
 // a set of another build, or the part of a set whose attaching was interrupted. Their maps
 // hold no rules for new runs, so they would refuse all of their traffic.
 Status detach_other_programs(int parent_fd, std::uint32_t ours, bool runs_alive) {
@@ -189,7 +190,8 @@ Status take_maps(ip_filter &skel, FilterMaps &maps) {
   };
   if (!dup_fd(skel.maps.allow4, maps.allow4) || !dup_fd(skel.maps.deny4, maps.deny4) ||
       !dup_fd(skel.maps.allow6, maps.allow6) || !dup_fd(skel.maps.deny6, maps.deny6) ||
-      !dup_fd(skel.maps.policies, maps.policies) || !dup_fd(skel.maps.counters, maps.counters) ||
+      !dup_fd(skel.maps.policies, maps.policies) ||
+      !dup_fd(skel.maps.packet_state, maps.packet_state) ||
       !dup_fd(skel.maps.denials, maps.denials) ||
       !dup_fd(skel.maps.run_refusals, maps.run_refusals) ||
       !dup_fd(skel.maps.run_events, maps.run_events) ||
@@ -371,23 +373,7 @@ std::uint64_t build_id() {
 
 namespace {
 
-// Among the maps of our program `id`, the one named `name` (nullopt: none, or not ours).
-UniqueFd map_named(std::uint32_t id, std::string_view name) {
-  UniqueFd program;
-  std::optional<std::vector<std::uint32_t>> map_ids = our_program(id, program);
-  if (!map_ids)
-    return UniqueFd();
-  for (std::uint32_t map_id : *map_ids) {
-    UniqueFd map(bpf_map_get_fd_by_id(map_id));
-    bpf_map_info info{};
-    std::uint32_t length = sizeof info;
-    if (map && bpf_obj_get_info_by_fd(map.get(), &info, &length) == 0 && info.name == name)
-      return map;
-  }
-  return UniqueFd();
-}
-
-// Whether every hook but egress has a program of ours using the policies map `ours`: a set
+// Whether every hook but egress has a program of ours using the rule map `ours`: a set
 // whose attaching was interrupted (a killed supervisor) is not a set to use.
 Result<bool> whole_set(int parent_fd, std::uint32_t ours) {
   for (const ProgramSlot &slot : kPrograms) {
@@ -415,21 +401,27 @@ Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
   if (!found)
     return found.error();
   for (FoundProgram &program : *found) {
-    if (program.build != build_id() || !program.maps.policies)
+    if (program.build != build_id() || !program.maps.deny4)
       continue;
-    std::uint32_t ours = map_id_of(program.maps.policies.get());
+    std::uint32_t ours = map_id_of(program.maps.deny4.get());
     Result<bool> whole = whole_set(parent_fd, ours);
     if (!whole)
       return whole.error();
     if (!*whole)
       continue;
-    // The egress program uses every map but `run_events`, which the connect hooks report to.
+    // The packet programs use every map but `policies` and `run_events`, which the hooks on
+    // socket calls use: those come from the set's connect4 program.
     Result<std::vector<std::uint32_t>> hooks = attached_ids(parent_fd, BPF_CGROUP_INET4_CONNECT);
     if (!hooks)
       return hooks.error();
-    for (std::uint32_t id : *hooks)
-      if (!program.maps.run_events)
-        program.maps.run_events = map_named(id, "run_events");
+    for (std::uint32_t id : *hooks) {
+      std::optional<FoundProgram> hook = inspect(id);
+      if (hook && hook->maps.deny4 && map_id_of(hook->maps.deny4.get()) == ours) {
+        program.maps.policies = std::move(hook->maps.policies);
+        program.maps.run_events = std::move(hook->maps.run_events);
+        break;
+      }
+    }
     if (complete(program.maps))
       return std::optional<ParentFilter>(
           ParentFilter(std::make_shared<FilterMaps>(std::move(program.maps))));
@@ -442,7 +434,7 @@ Result<ParentFilter> ParentFilter::attach(int parent_fd, std::uint64_t parent_id
   Result<std::optional<ParentFilter>> existing = find(parent_fd);
   if (!existing)
     return existing.error();
-  std::uint32_t ours = *existing ? map_id_of((*existing)->maps().policies.get()) : 0;
+  std::uint32_t ours = *existing ? map_id_of((*existing)->maps().deny4.get()) : 0;
   RF_TRY(detach_other_programs(parent_fd, ours, runs_alive));
   if (*existing)
     return std::move(**existing);
@@ -452,29 +444,43 @@ Result<ParentFilter> ParentFilter::attach(int parent_fd, std::uint64_t parent_id
   return ParentFilter(std::move(*maps));
 }
 
+namespace {
+
+// A run's `packet_state` entry: `flags` on every CPU, the rest zero.
+Status write_packet_state(const FilterMaps &maps, std::uint64_t cgroup_id, std::uint32_t flags,
+                          std::uint64_t update_flags) {
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<sandbox_packet_state> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  for (sandbox_packet_state &state : per_cpu)
+    state.flags = flags;
+  int err = bpf_map_update_elem(maps.packet_state.get(), &cgroup_id, per_cpu.data(), update_flags);
+  if (err < 0 && err != -EEXIST) // EEXIST: BPF_NOEXIST found the run's own entry
+    return Error::from_errno("Failed to write the run's packet state", -err);
+  return Ok{};
+}
+
+} // namespace
+
 Result<RunFilter> ParentFilter::install(std::uint64_t cgroup_id, const Policy &policy) const {
   RunFilter run(maps_, cgroup_id, policy); // from here on, its destructor cleans up
   RF_TRY(write_rules(*maps_, cgroup_id, run.allow_, true));
   RF_TRY(write_rules(*maps_, cgroup_id, run.deny_, false));
-  if (policy.ip_accounting) {
-    int cpus = libbpf_num_possible_cpus();
-    std::vector<sandbox_counters> zero(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
-    if (int err = bpf_map_update_elem(maps_->counters.get(), &cgroup_id, zero.data(), BPF_ANY);
-        err < 0)
-      return Error::from_errno("Failed to create the IPAccounting= counters", -err);
-  }
   sandbox_run_refusals zero_refusals{};
   if (int err = bpf_map_update_elem(maps_->run_refusals.get(), &cgroup_id, &zero_refusals, BPF_ANY);
       err < 0)
     return Error::from_errno("Failed to create the run's refusal counters", -err);
+  // Both entries carry the same flags: the packet programs read one, the socket calls' hooks
+  // the other. Each lets its traffic through only once it exists.
   sandbox_policy entry{};
   entry.flags = policy_flags(policy);
+  RF_TRY(write_packet_state(*maps_, cgroup_id, entry.flags, BPF_ANY));
   if (int err = bpf_map_update_elem(maps_->policies.get(), &cgroup_id, &entry, BPF_ANY); err < 0)
     return Error::from_errno("Failed to write the run's IP policy", -err);
   return run;
 }
 
 Status ParentFilter::admit(std::uint64_t cgroup_id) const {
+  RF_TRY(write_packet_state(*maps_, cgroup_id, 0, BPF_NOEXIST));
   sandbox_policy pass_all{};
   if (int err = bpf_map_update_elem(maps_->policies.get(), &cgroup_id, &pass_all, BPF_NOEXIST);
       err < 0 && err != -EEXIST)
@@ -495,7 +501,7 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
   }
   for (std::uint64_t cgroup_id : dead) {
     bpf_map_delete_elem(maps_->policies.get(), &cgroup_id);
-    bpf_map_delete_elem(maps_->counters.get(), &cgroup_id);
+    bpf_map_delete_elem(maps_->packet_state.get(), &cgroup_id);
   }
   for (std::uint64_t cgroup_id : dead)
     bpf_map_delete_elem(maps_->run_refusals.get(), &cgroup_id);
@@ -520,7 +526,7 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
 
 RunFilter::RunFilter(std::shared_ptr<FilterMaps> maps, std::uint64_t cgroup_id,
                      const Policy &policy)
-    : maps_(std::move(maps)), cgroup_id_(cgroup_id), accounting_(policy.ip_accounting) {
+    : maps_(std::move(maps)), cgroup_id_(cgroup_id) {
   KernelRules rules = kernel_rules(policy.ip_allow, policy.ip_deny);
   allow_ = std::move(rules.allow);
   deny_ = std::move(rules.deny);
@@ -529,12 +535,11 @@ RunFilter::RunFilter(std::shared_ptr<FilterMaps> maps, std::uint64_t cgroup_id,
 RunFilter::~RunFilter() {
   if (!maps_)
     return;
-  // The policy entry first: without it the cgroup is refused everything, never opened up.
+  // The entries first: without them the cgroup is refused everything, never opened up.
   bpf_map_delete_elem(maps_->policies.get(), &cgroup_id_);
+  bpf_map_delete_elem(maps_->packet_state.get(), &cgroup_id_);
   erase_rules(*maps_, cgroup_id_, allow_, true);
   erase_rules(*maps_, cgroup_id_, deny_, false);
-  if (accounting_)
-    bpf_map_delete_elem(maps_->counters.get(), &cgroup_id_);
   // A run that was refused nothing has no entry in the shared table: no walk through it.
   bool refused = refusals().total > 0;
   bpf_map_delete_elem(maps_->run_refusals.get(), &cgroup_id_);
@@ -573,11 +578,13 @@ RunFilter::Refusals RunFilter::refusals() const {
 
 Result<IpCounters> RunFilter::counters() const {
   int cpus = libbpf_num_possible_cpus();
-  std::vector<sandbox_counters> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
-  if (int err = bpf_map_lookup_elem(maps_->counters.get(), &cgroup_id_, per_cpu.data()); err < 0)
+  std::vector<sandbox_packet_state> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  if (int err = bpf_map_lookup_elem(maps_->packet_state.get(), &cgroup_id_, per_cpu.data());
+      err < 0)
     return Error::from_errno("Failed to read the IPAccounting= counters", -err);
   IpCounters total;
-  for (const sandbox_counters &c : per_cpu) {
+  for (const sandbox_packet_state &state : per_cpu) {
+    const sandbox_counters &c = state.counters;
     total.dropped_ingress_packets += c.dropped_packets[SANDBOX_INGRESS];
     total.dropped_egress_packets += c.dropped_packets[SANDBOX_EGRESS];
     for (std::size_t slot = 0; slot < SANDBOX_SLOTS; ++slot) {

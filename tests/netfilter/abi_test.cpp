@@ -33,6 +33,10 @@ static_assert(sizeof(sandbox_counters) == 144);
 static_assert(offsetof(sandbox_counters, bytes) == 16);
 static_assert(offsetof(sandbox_counters, packets) == 80);
 static_assert(SANDBOX_INGRESS == 0 && SANDBOX_EGRESS == 1);
+static_assert(sizeof(sandbox_packet_state) == 152);
+static_assert(sizeof(sandbox_packet_state) % 8 == 0); // per-CPU values are 8-aligned
+static_assert(offsetof(sandbox_packet_state, flags) == 0);
+static_assert(offsetof(sandbox_packet_state, counters) == 8);
 
 static_assert(sizeof(sandbox_denial_key) == 32);
 static_assert(offsetof(sandbox_denial_key, kind) == 8);

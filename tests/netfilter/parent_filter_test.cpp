@@ -127,6 +127,15 @@ sandbox_policy policy_entry(const ParentFilter &filter, std::uint64_t cgroup_id)
   return entry;
 }
 
+// Every CPU's copy of a run's packet_state entry.
+std::vector<sandbox_packet_state> packet_state(const ParentFilter &filter, std::uint64_t cgroup_id) {
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<sandbox_packet_state> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  EXPECT_EQ(bpf_map_lookup_elem(filter.maps().packet_state.get(), &cgroup_id, per_cpu.data()), 0)
+      << "no packet_state entry for " << cgroup_id;
+  return per_cpu;
+}
+
 TEST(ParentFilter, FindOnBareParentFindsNothing) {
   RF_REQUIRE_ROOT();
   IpTestParent parent;
@@ -154,7 +163,7 @@ TEST(ParentFilter, AttachTwiceOnOneParentReturnsTheSameSet) {
 
   Result<std::optional<ParentFilter>> found = ParentFilter::find(fd.get());
   ASSERT_TRUE(found && *found);
-  EXPECT_EQ(map_id((*found)->maps().counters.get()), map_id(first->maps().counters.get()));
+  EXPECT_EQ(map_id((*found)->maps().packet_state.get()), map_id(first->maps().packet_state.get()));
 }
 
 TEST(ParentFilter, InstallWritesTheRunsEntriesAndItsDestructorRemovesThem) {
@@ -183,13 +192,15 @@ TEST(ParentFilter, InstallWritesTheRunsEntriesAndItsDestructorRemovesThem) {
     EXPECT_EQ(deny4[0].prefixlen, 64u + 8u);
     EXPECT_EQ(deny4[0].addr[0], 127);
     EXPECT_EQ(deny6[0].prefixlen, 64u + 128u);
-    EXPECT_EQ(map_keys<std::uint64_t>(maps.counters.get()), std::vector<std::uint64_t>{kRun});
+    EXPECT_EQ(map_keys<std::uint64_t>(maps.packet_state.get()), std::vector<std::uint64_t>{kRun});
+    for (const sandbox_packet_state &state : packet_state(*filter, kRun))
+      EXPECT_EQ(state.flags, policy_flags(filtered_policy()));
     Result<IpCounters> counters = run->counters();
     ASSERT_TRUE(counters) << counters.error().message();
     EXPECT_EQ(counters->egress_packets, 0u);
   }
   EXPECT_TRUE(map_keys<std::uint64_t>(maps.policies.get()).empty());
-  EXPECT_TRUE(map_keys<std::uint64_t>(maps.counters.get()).empty());
+  EXPECT_TRUE(map_keys<std::uint64_t>(maps.packet_state.get()).empty());
   EXPECT_TRUE(map_keys<ip4_rule_key>(maps.allow4.get()).empty());
   EXPECT_TRUE(map_keys<ip4_rule_key>(maps.deny4.get()).empty());
   EXPECT_TRUE(map_keys<ip6_rule_key>(maps.deny6.get()).empty());
@@ -206,7 +217,9 @@ TEST(ParentFilter, InstallWithoutIpDirectivesWritesAPassAllEntry) {
   Result<RunFilter> run = filter->install(7, Policy{});
   ASSERT_TRUE(run) << run.error().message();
   EXPECT_EQ(policy_entry(*filter, 7).flags, 0u);
-  EXPECT_TRUE(map_keys<std::uint64_t>(filter->maps().counters.get()).empty());
+  // The packet programs' entry too: without it every packet would be refused.
+  for (const sandbox_packet_state &state : packet_state(*filter, 7))
+    EXPECT_EQ(state.flags, 0u);
 }
 
 // admit() is for runs older than the set: pass-all, and never over a run's own entry.
@@ -222,6 +235,10 @@ TEST(ParentFilter, AdmitAddsPassAllEntryButKeepsAnExistingOne) {
   ASSERT_TRUE(filter->admit(12));
   EXPECT_EQ(policy_entry(*filter, 11).flags, policy_flags(filtered_policy()));
   EXPECT_EQ(policy_entry(*filter, 12).flags, 0u);
+  for (const sandbox_packet_state &state : packet_state(*filter, 11))
+    EXPECT_EQ(state.flags, policy_flags(filtered_policy()));
+  for (const sandbox_packet_state &state : packet_state(*filter, 12))
+    EXPECT_EQ(state.flags, 0u);
   ASSERT_TRUE(filter->sweep({11}));
 }
 
@@ -242,7 +259,7 @@ TEST(ParentFilter, SweepRemovesEntriesOfDeadCgroupsOnly) {
 
   ASSERT_TRUE(filter->sweep({kLive}));
   EXPECT_EQ(map_keys<std::uint64_t>(maps.policies.get()), std::vector<std::uint64_t>{kLive});
-  EXPECT_EQ(map_keys<std::uint64_t>(maps.counters.get()), std::vector<std::uint64_t>{kLive});
+  EXPECT_EQ(map_keys<std::uint64_t>(maps.packet_state.get()), std::vector<std::uint64_t>{kLive});
   for (const ip4_rule_key &key : map_keys<ip4_rule_key>(maps.allow4.get()))
     EXPECT_EQ(cgroup_of(key), kLive);
   for (const ip4_rule_key &key : map_keys<ip4_rule_key>(maps.deny4.get()))
