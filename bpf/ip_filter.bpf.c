@@ -38,7 +38,7 @@ const volatile __u64 build_id = 0;
 
 /*
  * What the packet programs need of a run, in one lookup (a hash lookup costs more than all
- * the rest of a packet's work): its flags and its counters, per CPU.
+ * the rest of a packet's work): its flags, its counters and its verdict cache, per CPU.
  * The hooks on socket calls and the passed-in sockets' filter read `policies` instead.
  */
 struct {
@@ -263,6 +263,65 @@ static __always_inline void count(struct sandbox_counters *c, int egress, int pa
 	__sync_fetch_and_add(&c->packets[direction][slot], 1);
 }
 
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+
+/* A slot of the verdict cache (sandbox_abi.h): the top bits of a multiplicative hash. */
+static __always_inline __u32 cache_slot(__u32 word, __u32 bits)
+{
+	return (__u32)(word * 2654435761u) >> (32 - bits) & ((1u << bits) - 1);
+}
+
+/* The verdict on an IPv4 address: this CPU's cache of the run, else the rules (whose
+ * verdict it then keeps). */
+static __always_inline enum verdict verdict4(struct sandbox_packet_state *run, __u64 cgroup,
+					     __u32 addr, __u32 flags)
+{
+	if (!(flags & SANDBOX_POLICY_DENY4))
+		return ALLOWED;
+	__u64 *slot = &run->verdicts4[cache_slot(addr, SANDBOX_VERDICTS4_BITS)];
+	__u64 tag = (__u64)addr << 32 | 1;
+	__u64 seen = READ_ONCE(*slot);
+	if ((seen & ~2ull) == tag)
+		return seen & 2 ? DENIED : ALLOWED;
+	enum verdict verdict = check4(cgroup, addr, flags);
+	WRITE_ONCE(*slot, tag | (verdict == DENIED ? 2 : 0));
+	return verdict;
+}
+
+static __always_inline enum verdict verdict6(struct sandbox_packet_state *run, __u64 cgroup,
+					     const __u32 addr[4], __u32 flags)
+{
+	if (is_v4_mapped(addr))
+		return verdict4(run, cgroup, addr[3], flags); /* a v4 deny is not bypassed */
+	if (!(flags & SANDBOX_POLICY_DENY6))
+		return ALLOWED;
+	__u32 folded = addr[0] ^ addr[1] ^ addr[2] ^ addr[3];
+	struct sandbox_verdict6 *e = &run->verdicts6[cache_slot(folded, SANDBOX_VERDICTS6_BITS)];
+	__u32 seq = READ_ONCE(e->seq);
+	if (seq && !(seq & 1) && READ_ONCE(e->addr[0]) == addr[0] &&
+	    READ_ONCE(e->addr[1]) == addr[1] && READ_ONCE(e->addr[2]) == addr[2] &&
+	    READ_ONCE(e->addr[3]) == addr[3]) {
+		__u32 refused = READ_ONCE(e->verdict);
+		if (READ_ONCE(e->seq) == seq)
+			return refused ? DENIED : ALLOWED;
+	}
+	enum verdict verdict = check6(cgroup, addr, flags);
+	__sync_fetch_and_add(&run->writer, 1);
+	if (READ_ONCE(run->writer) == 1) { /* else another writer is half way: no caching */
+		seq = READ_ONCE(e->seq);
+		WRITE_ONCE(e->seq, seq + 1);
+		WRITE_ONCE(e->addr[0], addr[0]);
+		WRITE_ONCE(e->addr[1], addr[1]);
+		WRITE_ONCE(e->addr[2], addr[2]);
+		WRITE_ONCE(e->addr[3], addr[3]);
+		WRITE_ONCE(e->verdict, verdict == DENIED);
+		WRITE_ONCE(e->seq, seq + 2);
+	}
+	__sync_fetch_and_add(&run->writer, -1);
+	return verdict;
+}
+
 /* Copies `len` bytes at `offset` of the packet: in place when they are in the linear part
  * (a helper call costs more than the rest of the work), else with bpf_skb_load_bytes. */
 static __always_inline int load(struct __sk_buff *skb, __u32 offset, void *to, __u32 len)
@@ -368,14 +427,14 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 			return REFUSE;
 		family = 2;
 		if (flags & SANDBOX_POLICY_FILTER)
-			verdict = check4(cgroup, addr[0], flags);
+			verdict = verdict4(run, cgroup, addr[0], flags);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		if (read_header(skb, 40, 6, egress ? 24 : 8, 4, &protocol, addr) < 0)
 			return REFUSE;
 		family = 10;
 		words = 4;
 		if (flags & SANDBOX_POLICY_FILTER)
-			verdict = check6(cgroup, addr, flags);
+			verdict = verdict6(run, cgroup, addr, flags);
 	}
 	int passed = verdict == ALLOWED;
 	if (flags & SANDBOX_POLICY_ACCOUNTING)
