@@ -43,12 +43,14 @@ struct ip6_rule_key {
 #define SANDBOX_POLICY_DENY4 8u
 #define SANDBOX_POLICY_ALLOW6 16u
 #define SANDBOX_POLICY_DENY6 32u
-/* Many rules: remember each destination's verdict (a hash lookup beats a deep LPM walk). */
+/* Many rules: remember each destination's verdict in the shared LRU too, behind the packet
+ * programs' per-CPU tables (a hash lookup beats a deep LPM walk). */
 #define SANDBOX_POLICY_CACHE 64u
 
 /*
- * One entry per run, keyed by its cgroup id, written before the service exists. A
- * socket in a run's cgroup without an entry is refused everything (fail closed).
+ * One entry per run, keyed by its cgroup id, written before the service exists, for the
+ * hooks on socket calls (the packet programs read the same flags in sandbox_packet_state).
+ * A socket in a run's cgroup without an entry is refused everything (fail closed).
  *
  * A socket passed in to a run (socket activation) was created outside its cgroup, so the
  * cgroup programs never see it; it carries a locked socket filter instead, whose entry is
