@@ -35,13 +35,18 @@ const volatile __u32 run_level = 1;
  */
 const volatile __u64 build_id = 0;
 
+/*
+ * What the packet programs need of a run, in one lookup (a hash lookup costs more than all
+ * the rest of a packet's work): its flags, its counters and its verdict cache, per CPU.
+ * The hooks on socket calls and the passed-in sockets' filter read `policies` instead.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__type(key, __u64);
-	__type(value, struct sandbox_counters);
+	__type(value, struct sandbox_packet_state);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
-} counters SEC(".maps");
+} packet_state SEC(".maps");
 
 
 struct {
@@ -219,11 +224,9 @@ static __always_inline int protocol_slot(__u8 protocol)
 }
 
 /* Atomic adds: a packet on the same CPU can interrupt another (softirq), and counts are exact. */
-static __always_inline void count(__u64 cgroup, int egress, int passed, __u32 len, __u8 protocol)
+static __always_inline void count(struct sandbox_counters *c, int egress, int passed, __u32 len,
+				  __u8 protocol)
 {
-	struct sandbox_counters *c = bpf_map_lookup_elem(&counters, &cgroup);
-	if (!c)
-		return;
 	int direction = egress ? SANDBOX_EGRESS : SANDBOX_INGRESS;
 	if (!passed) {
 		__sync_fetch_and_add(&c->dropped_packets[direction], 1);
@@ -234,8 +237,80 @@ static __always_inline void count(__u64 cgroup, int egress, int passed, __u32 le
 	__sync_fetch_and_add(&c->packets[direction][slot], 1);
 }
 
-/* The ports of a TCP or UDP packet, host order (only read for refused packets: the IPv4
- * header's length costs a load). */
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+
+/* A slot of the verdict cache (sandbox_abi.h): the top bits of a multiplicative hash. */
+static __always_inline __u32 cache_slot(__u32 word, __u32 bits)
+{
+	return (__u32)(word * 2654435761u) >> (32 - bits) & ((1u << bits) - 1);
+}
+
+/* The verdict on an IPv4 address: this CPU's cache of the run, else the rules (whose
+ * verdict it then keeps). */
+static __always_inline enum verdict verdict4(struct sandbox_packet_state *run, __u64 cgroup,
+					     __u32 addr, __u32 flags)
+{
+	if (!(flags & SANDBOX_POLICY_DENY4))
+		return ALLOWED;
+	__u64 *slot = &run->verdicts4[cache_slot(addr, SANDBOX_VERDICTS4_BITS)];
+	__u64 tag = (__u64)addr << 32 | 1;
+	__u64 seen = READ_ONCE(*slot);
+	if ((seen & ~2ull) == tag)
+		return seen & 2 ? DENIED : ALLOWED;
+	enum verdict verdict = check4(cgroup, addr, flags);
+	WRITE_ONCE(*slot, tag | (verdict == DENIED ? 2 : 0));
+	return verdict;
+}
+
+static __always_inline enum verdict verdict6(struct sandbox_packet_state *run, __u64 cgroup,
+					     const __u32 addr[4], __u32 flags)
+{
+	if (is_v4_mapped(addr))
+		return verdict4(run, cgroup, addr[3], flags); /* a v4 deny is not bypassed */
+	if (!(flags & SANDBOX_POLICY_DENY6))
+		return ALLOWED;
+	__u32 folded = addr[0] ^ addr[1] ^ addr[2] ^ addr[3];
+	struct sandbox_verdict6 *e = &run->verdicts6[cache_slot(folded, SANDBOX_VERDICTS6_BITS)];
+	__u32 seq = READ_ONCE(e->seq);
+	if (seq && !(seq & 1) && READ_ONCE(e->addr[0]) == addr[0] &&
+	    READ_ONCE(e->addr[1]) == addr[1] && READ_ONCE(e->addr[2]) == addr[2] &&
+	    READ_ONCE(e->addr[3]) == addr[3]) {
+		__u32 refused = READ_ONCE(e->verdict);
+		if (READ_ONCE(e->seq) == seq)
+			return refused ? DENIED : ALLOWED;
+	}
+	enum verdict verdict = check6(cgroup, addr, flags);
+	__sync_fetch_and_add(&run->writer, 1);
+	if (READ_ONCE(run->writer) == 1) { /* else another writer is half way: no caching */
+		seq = READ_ONCE(e->seq);
+		WRITE_ONCE(e->seq, seq + 1);
+		WRITE_ONCE(e->addr[0], addr[0]);
+		WRITE_ONCE(e->addr[1], addr[1]);
+		WRITE_ONCE(e->addr[2], addr[2]);
+		WRITE_ONCE(e->addr[3], addr[3]);
+		WRITE_ONCE(e->verdict, verdict == DENIED);
+		WRITE_ONCE(e->seq, seq + 2);
+	}
+	__sync_fetch_and_add(&run->writer, -1);
+	return verdict;
+}
+
+/* Copies `len` bytes at `offset` of the packet: in place when they are in the linear part
+ * (a helper call costs more than the rest of the work), else with bpf_skb_load_bytes. */
+static __always_inline int load(struct __sk_buff *skb, __u32 offset, void *to, __u32 len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	if (offset > 60)
+		return -1;
+	if (data + offset + len <= end) {
+		__builtin_memcpy(to, data + offset, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, offset, to, len);
+}
+
+/* The ports of a TCP or UDP packet, host order (only read for refused packets). */
 static __always_inline void read_ports(struct __sk_buff *skb, __u8 family, __u8 protocol,
 				       __u16 ports[2])
 {
@@ -244,11 +319,11 @@ static __always_inline void read_ports(struct __sk_buff *skb, __u8 family, __u8 
 		return;
 	if (family == 2) {
 		__u8 version_ihl;
-		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) < 0)
+		if (load(skb, 0, &version_ihl, 1) < 0)
 			return;
 		header_len = (version_ihl & 0xf) * 4;
 	}
-	if (bpf_skb_load_bytes(skb, header_len, ports, 2 * sizeof(__u16)) < 0)
+	if (load(skb, header_len, ports, 2 * sizeof(__u16)) < 0)
 		return;
 	ports[0] = bpf_ntohs(ports[0]);
 	ports[1] = bpf_ntohs(ports[1]);
@@ -264,34 +339,38 @@ static __always_inline void record_drop(struct __sk_buff *skb, __u64 cgroup, int
 	local.port = ports[egress ? 0 : 1];
 	/* The local address: the source on egress, the destination on ingress. */
 	if (family == 2)
-		bpf_skb_load_bytes(skb, egress ? 12 : 16, local.addr, 4);
+		load(skb, egress ? 12 : 16, local.addr, 4);
 	else
-		bpf_skb_load_bytes(skb, egress ? 8 : 24, local.addr, 16);
+		load(skb, egress ? 8 : 24, local.addr, 16);
 	record_denial(cgroup, egress ? SANDBOX_EVENT_EGRESS_DROP : SANDBOX_EVENT_INGRESS_DROP,
 		      family, protocol, ports[egress ? 1 : 0], remote, words, egress, &local);
 }
 
 /*
- * The protocol byte and the remote address of the IP header at the start of the packet:
- * read in place when the header is in the linear part (the common case: a helper call
- * each costs more than the rest of the work), else copied out.
+ * The protocol byte and the remote address (`words` 32-bit words) of the IP header at the
+ * start of the packet (cgroup_skb: skb->data is the network header), whose fixed part is
+ * `header_len` bytes: read in place when it is in the linear part (the common case), else
+ * copied out.
  */
-static __always_inline int read_header(struct __sk_buff *skb, __u32 protocol_at, __u32 addr_at,
-				       __u32 addr_len, __u8 *protocol, __u32 *addr)
+static __always_inline int read_header(struct __sk_buff *skb, __u32 header_len, __u32 protocol_at,
+				       __u32 addr_at, int words, __u8 *protocol, __u32 *addr)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	if (data + 40 <= end) { /* both IPv4 (20) and IPv6 (40) fixed headers */
+	if (data + header_len <= end) {
+		const __u32 *from = data + addr_at; /* word loads: the offsets are multiples of 4 */
 		*protocol = *((__u8 *)data + protocol_at);
-		if (addr_len == 4)
-			__builtin_memcpy(addr, data + addr_at, 4);
-		else
-			__builtin_memcpy(addr, data + addr_at, 16);
+		addr[0] = from[0];
+		if (words == 4) {
+			addr[1] = from[1];
+			addr[2] = from[2];
+			addr[3] = from[3];
+		}
 		return 0;
 	}
 	if (bpf_skb_load_bytes(skb, protocol_at, protocol, 1) < 0)
 		return -1;
-	return addr_len == 4 ? bpf_skb_load_bytes(skb, addr_at, addr, 4)
-			     : bpf_skb_load_bytes(skb, addr_at, addr, 16);
+	return words == 1 ? bpf_skb_load_bytes(skb, addr_at, addr, 4)
+			  : bpf_skb_load_bytes(skb, addr_at, addr, 16);
 }
 
 /* Checks the packet's remote address: the destination on egress, the source on ingress. */
@@ -300,16 +379,17 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 	/* Fast path: a socket of the run's own cgroup (the service's, unless it made
 	 * sub-cgroups). Otherwise the run is found among the socket cgroup's ancestors. */
 	__u64 cgroup = bpf_skb_cgroup_id(skb);
-	const struct sandbox_policy *policy = policy_of(cgroup);
-	if (!policy) {
+	struct sandbox_packet_state *run = bpf_map_lookup_elem(&packet_state, &cgroup);
+	if (!run) {
 		cgroup = run_of_skb(skb);
 		if (!cgroup)
 			return PASS;
-		policy = policy_of(cgroup);
-		if (!policy)
+		run = bpf_map_lookup_elem(&packet_state, &cgroup);
+		if (!run)
 			return REFUSE;
 	}
-	if (!(policy->flags & (SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING)))
+	__u32 flags = run->flags;
+	if (!(flags & (SANDBOX_POLICY_FILTER | SANDBOX_POLICY_ACCOUNTING)))
 		return PASS; /* a run without IP directives */
 
 	enum verdict verdict = ALLOWED;
@@ -317,22 +397,22 @@ static __always_inline int filter_packet(struct __sk_buff *skb, int egress)
 	__u32 addr[4] = {};
 	int words = 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (read_header(skb, 9, egress ? 16 : 12, 4, &protocol, addr) < 0)
+		if (read_header(skb, 20, 9, egress ? 16 : 12, 1, &protocol, addr) < 0)
 			return REFUSE;
 		family = 2;
-		if (policy->flags & SANDBOX_POLICY_FILTER)
-			verdict = check4(cgroup, addr[0], policy->flags);
+		if (flags & SANDBOX_POLICY_FILTER)
+			verdict = verdict4(run, cgroup, addr[0], flags);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (read_header(skb, 6, egress ? 24 : 8, 16, &protocol, addr) < 0)
+		if (read_header(skb, 40, 6, egress ? 24 : 8, 4, &protocol, addr) < 0)
 			return REFUSE;
 		family = 10;
 		words = 4;
-		if (policy->flags & SANDBOX_POLICY_FILTER)
-			verdict = check6(cgroup, addr, policy->flags);
+		if (flags & SANDBOX_POLICY_FILTER)
+			verdict = verdict6(run, cgroup, addr, flags);
 	}
 	int passed = verdict == ALLOWED;
-	if (policy->flags & SANDBOX_POLICY_ACCOUNTING)
-		count(cgroup, egress, passed, skb->len, protocol);
+	if (flags & SANDBOX_POLICY_ACCOUNTING)
+		count(&run->counters, egress, passed, skb->len, protocol);
 	if (!passed)
 		record_drop(skb, cgroup, egress, family, protocol, addr, words);
 	return passed ? PASS : REFUSE;

@@ -43,12 +43,14 @@ struct ip6_rule_key {
 #define SANDBOX_POLICY_DENY4 8u
 #define SANDBOX_POLICY_ALLOW6 16u
 #define SANDBOX_POLICY_DENY6 32u
-/* Many rules: remember each destination's verdict (a hash lookup beats a deep LPM walk). */
+/* Many rules: remember each destination's verdict in the shared LRU too, behind the packet
+ * programs' per-CPU tables (a hash lookup beats a deep LPM walk). */
 #define SANDBOX_POLICY_CACHE 64u
 
 /*
- * One entry per run, keyed by its cgroup id, written before the service exists. A
- * socket in a run's cgroup without an entry is refused everything (fail closed).
+ * One entry per run, keyed by its cgroup id, written before the service exists, for the
+ * hooks on socket calls (the packet programs read the same flags in sandbox_packet_state).
+ * A socket in a run's cgroup without an entry is refused everything (fail closed).
  *
  * A socket passed in to a run (socket activation) was created outside its cgroup, so the
  * cgroup programs never see it; it carries a locked socket filter instead, whose entry is
@@ -88,6 +90,45 @@ struct sandbox_counters {
 	__u64 dropped_packets[2];		/* by sandbox_direction */
 	__u64 bytes[2][SANDBOX_SLOTS];	/* allowed traffic, by direction and protocol */
 	__u64 packets[2][SANDBOX_SLOTS];
+};
+
+/*
+ * The packet programs' verdict cache of one run on one CPU, direct-mapped by address. A
+ * run's rules never change while it lives, and the cache is the run's own (its entry is
+ * created zero with the run and removed with it), so an entry stays right until another
+ * address takes its slot. Another packet on the same CPU can interrupt a writer (softirq,
+ * or preemption: the programs only disable migration), so an entry must never be read
+ * half written:
+ *   - IPv4: one 64-bit word, written and read whole: address << 32 | verdict << 1 | 1
+ *     (0: empty);
+ *   - IPv6: a sequence count, even when the entry is whole; a writer first takes
+ *     `writer` (an atomic add that must leave it at 1) and skips caching when another
+ *     writer holds it; a reader takes the entry only if the count was even and the same
+ *     before and after it read the address and verdict.
+ */
+#define SANDBOX_VERDICTS4_BITS 5 /* 32 slots */
+#define SANDBOX_VERDICTS6_BITS 3 /* 8 slots */
+#define SANDBOX_VERDICTS4 (1 << SANDBOX_VERDICTS4_BITS)
+#define SANDBOX_VERDICTS6 (1 << SANDBOX_VERDICTS6_BITS)
+
+struct sandbox_verdict6 {
+	__u32 seq;
+	__u32 verdict; /* 1: refused */
+	__u32 addr[4]; /* network order */
+};
+
+/*
+ * The packet programs' per-run state (`packet_state`, a per-CPU hash keyed by the run's
+ * cgroup id): everything a packet needs in one lookup. Written, zero but for `flags`, for
+ * every run before its service exists (a cgroup below the parent without an entry is
+ * refused every packet); `flags` are the run's `policies` flags.
+ */
+struct sandbox_packet_state {
+	__u32 flags;  /* SANDBOX_POLICY_* */
+	__u32 writer; /* held by a writer of verdicts6 (see above) */
+	struct sandbox_counters counters;
+	__u64 verdicts4[SANDBOX_VERDICTS4];
+	struct sandbox_verdict6 verdicts6[SANDBOX_VERDICTS6];
 };
 
 /* sandbox_denial_key.kind: which hook refused the traffic. */
@@ -200,6 +241,10 @@ SANDBOX_ABI_ASSERT(sizeof(struct sandbox_policy) == 16, "sandbox_policy layout c
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_verdict_key) == 32,
 		   "sandbox_verdict_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_counters) == 144, "sandbox_counters layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_verdict6) == 24, "sandbox_verdict6 layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_packet_state) == 152 + 8 * SANDBOX_VERDICTS4 +
+						      24 * SANDBOX_VERDICTS6,
+		   "sandbox_packet_state layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 40, "sandbox_denial_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 48, "sandbox_denial layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_run_refusals) == 16,

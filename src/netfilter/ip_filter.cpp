@@ -82,7 +82,7 @@ struct MapSlot {
 constexpr MapSlot kMaps[] = {
     {"allow4", &FilterMaps::allow4},     {"deny4", &FilterMaps::deny4},
     {"allow6", &FilterMaps::allow6},     {"deny6", &FilterMaps::deny6},
-    {"policies", &FilterMaps::policies}, {"counters", &FilterMaps::counters},
+    {"policies", &FilterMaps::policies}, {"packet_state", &FilterMaps::packet_state},
     {"denials", &FilterMaps::denials},   {"run_refusals", &FilterMaps::run_refusals},
     {"verdicts", &FilterMaps::verdicts},
 };
@@ -160,14 +160,15 @@ std::uint32_t map_id_of(int map_fd) {
   return bpf_obj_get_info_by_fd(map_fd, &info, &length) == 0 ? info.id : 0;
 }
 
-// Whether the attached program `id` is one of ours (rf_*) that does not use the policies map
-// `ours` (0: there is no set of ours). Two syscalls: the maps themselves are not opened.
+// Whether the attached program `id` is one of ours (rf_*) that does not use the rule map `ours`
+// (`deny4`, which every program of a set uses; 0: there is no set of ours). Two syscalls: the
+// maps themselves are not opened.
 bool stale_program(std::uint32_t id, std::uint32_t ours, UniqueFd &program) {
   std::optional<std::vector<std::uint32_t>> map_ids = our_program(id, program);
   return map_ids && std::find(map_ids->begin(), map_ids->end(), ours) == map_ids->end();
 }
 
-// Detaches every rf_* program that is not part of the set using the policies map `ours`:
+// Detaches every rf_* program that is not part of the set using the rule map `ours`:
 // a set of another build, or the part of a set whose attaching was interrupted. Their maps
 // hold no rules for new runs, so they would refuse all of their traffic.
 Status detach_other_programs(int parent_fd, std::uint32_t ours, bool runs_alive) {
@@ -204,9 +205,9 @@ Status take_maps(ip_filter &skel, FilterMaps &maps) {
 
 using ProgramIds = std::array<std::uint32_t, std::size(kPrograms)>; // in kPrograms' order
 
-// The programs of ours on every hook that use the policies map `ours`, or nullopt when a
-// hook has none: a set whose attaching was interrupted (a killed supervisor) is not a set
-// to use.
+// The programs of ours on every hook that use the rule map `ours` (deny4: all six use it),
+// or nullopt when a hook has none: a set whose attaching was interrupted (a killed
+// supervisor) is not a set to use.
 Result<std::optional<ProgramIds>> whole_set(int parent_fd, std::uint32_t ours) {
   ProgramIds programs{};
   for (std::size_t i = 0; i < std::size(kPrograms); ++i) {
@@ -477,13 +478,19 @@ Result<std::optional<ParentFilter>> ParentFilter::find(int parent_fd) {
   if (!found)
     return found.error();
   for (FoundProgram &program : *found) {
-    if (program.build != build_id() || !program.maps.policies || !complete(program.maps))
+    if (program.build != build_id() || !program.maps.deny4)
       continue;
     Result<std::optional<ProgramIds>> programs =
-        whole_set(parent_fd, map_id_of(program.maps.policies.get()));
+        whole_set(parent_fd, map_id_of(program.maps.deny4.get()));
     if (!programs)
       return programs.error();
     if (!*programs)
+      continue;
+    // The packet programs use every map but `policies`, which the hooks on socket calls
+    // use: it comes from the set's connect4 program.
+    if (std::optional<FoundProgram> connect4 = inspect((**programs)[0]))
+      program.maps.policies = std::move(connect4->maps.policies);
+    if (!complete(program.maps))
       continue;
     advertise(parent_fd, **programs, program.maps);
     return std::optional<ParentFilter>(
@@ -497,7 +504,7 @@ Result<ParentFilter> ParentFilter::attach(int parent_fd, std::uint64_t parent_id
   Result<std::optional<ParentFilter>> existing = find(parent_fd);
   if (!existing)
     return existing.error();
-  std::uint32_t ours = *existing ? map_id_of((*existing)->maps().policies.get()) : 0;
+  std::uint32_t ours = *existing ? map_id_of((*existing)->maps().deny4.get()) : 0;
   RF_TRY(detach_other_programs(parent_fd, ours, runs_alive));
   if (*existing)
     return std::move(**existing);
@@ -507,29 +514,43 @@ Result<ParentFilter> ParentFilter::attach(int parent_fd, std::uint64_t parent_id
   return ParentFilter(std::move(*maps));
 }
 
+namespace {
+
+// A run's `packet_state` entry: `flags` on every CPU, the rest zero.
+Status write_packet_state(const FilterMaps &maps, std::uint64_t cgroup_id, std::uint32_t flags,
+                          std::uint64_t update_flags) {
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<sandbox_packet_state> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  for (sandbox_packet_state &state : per_cpu)
+    state.flags = flags;
+  int err = bpf_map_update_elem(maps.packet_state.get(), &cgroup_id, per_cpu.data(), update_flags);
+  if (err < 0 && err != -EEXIST) // EEXIST: BPF_NOEXIST found the run's own entry
+    return Error::from_errno("Failed to write the run's packet state", -err);
+  return Ok{};
+}
+
+} // namespace
+
 Result<RunFilter> ParentFilter::install(std::uint64_t cgroup_id, const Policy &policy) const {
   RunFilter run(maps_, cgroup_id, policy); // from here on, its destructor cleans up
   RF_TRY(write_rules(*maps_, cgroup_id, run.allow_, true));
   RF_TRY(write_rules(*maps_, cgroup_id, run.deny_, false));
-  if (policy.ip_accounting) {
-    int cpus = libbpf_num_possible_cpus();
-    std::vector<sandbox_counters> zero(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
-    if (int err = bpf_map_update_elem(maps_->counters.get(), &cgroup_id, zero.data(), BPF_ANY);
-        err < 0)
-      return Error::from_errno("Failed to create the IPAccounting= counters", -err);
-  }
   sandbox_run_refusals zero_refusals{};
   if (int err = bpf_map_update_elem(maps_->run_refusals.get(), &cgroup_id, &zero_refusals, BPF_ANY);
       err < 0)
     return Error::from_errno("Failed to create the run's refusal counters", -err);
+  // Both entries carry the same flags: the packet programs read one, the socket calls' hooks
+  // the other. Each lets its traffic through only once it exists.
   sandbox_policy entry{};
   entry.flags = policy_flags(policy);
+  RF_TRY(write_packet_state(*maps_, cgroup_id, entry.flags, BPF_ANY));
   if (int err = bpf_map_update_elem(maps_->policies.get(), &cgroup_id, &entry, BPF_ANY); err < 0)
     return Error::from_errno("Failed to write the run's IP policy", -err);
   return run;
 }
 
 Status ParentFilter::admit(std::uint64_t cgroup_id) const {
+  RF_TRY(write_packet_state(*maps_, cgroup_id, 0, BPF_NOEXIST));
   sandbox_policy pass_all{};
   if (int err = bpf_map_update_elem(maps_->policies.get(), &cgroup_id, &pass_all, BPF_NOEXIST);
       err < 0 && err != -EEXIST)
@@ -550,7 +571,7 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
   }
   for (std::uint64_t cgroup_id : dead) {
     bpf_map_delete_elem(maps_->policies.get(), &cgroup_id);
-    bpf_map_delete_elem(maps_->counters.get(), &cgroup_id);
+    bpf_map_delete_elem(maps_->packet_state.get(), &cgroup_id);
   }
   for (std::uint64_t cgroup_id : dead)
     bpf_map_delete_elem(maps_->run_refusals.get(), &cgroup_id);
@@ -564,7 +585,7 @@ Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
 
 RunFilter::RunFilter(std::shared_ptr<FilterMaps> maps, std::uint64_t cgroup_id,
                      const Policy &policy)
-    : maps_(std::move(maps)), cgroup_id_(cgroup_id), accounting_(policy.ip_accounting) {
+    : maps_(std::move(maps)), cgroup_id_(cgroup_id) {
   KernelRules rules = kernel_rules(policy.ip_allow, policy.ip_deny);
   allow_ = std::move(rules.allow);
   deny_ = std::move(rules.deny);
@@ -573,12 +594,11 @@ RunFilter::RunFilter(std::shared_ptr<FilterMaps> maps, std::uint64_t cgroup_id,
 RunFilter::~RunFilter() {
   if (!maps_)
     return;
-  // The policy entry first: without it the cgroup is refused everything, never opened up.
+  // The entries first: without them the cgroup is refused everything, never opened up.
   bpf_map_delete_elem(maps_->policies.get(), &cgroup_id_);
+  bpf_map_delete_elem(maps_->packet_state.get(), &cgroup_id_);
   erase_rules(*maps_, cgroup_id_, allow_, true);
   erase_rules(*maps_, cgroup_id_, deny_, false);
-  if (accounting_)
-    bpf_map_delete_elem(maps_->counters.get(), &cgroup_id_);
   // A run that was refused nothing has no entry in the shared table: no walk through it.
   bool refused = refusals().total > 0;
   bpf_map_delete_elem(maps_->run_refusals.get(), &cgroup_id_);
@@ -617,11 +637,13 @@ RunFilter::Refusals RunFilter::refusals() const {
 
 Result<IpCounters> RunFilter::counters() const {
   int cpus = libbpf_num_possible_cpus();
-  std::vector<sandbox_counters> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
-  if (int err = bpf_map_lookup_elem(maps_->counters.get(), &cgroup_id_, per_cpu.data()); err < 0)
+  std::vector<sandbox_packet_state> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  if (int err = bpf_map_lookup_elem(maps_->packet_state.get(), &cgroup_id_, per_cpu.data());
+      err < 0)
     return Error::from_errno("Failed to read the IPAccounting= counters", -err);
   IpCounters total;
-  for (const sandbox_counters &c : per_cpu) {
+  for (const sandbox_packet_state &state : per_cpu) {
+    const sandbox_counters &c = state.counters;
     total.dropped_ingress_packets += c.dropped_packets[SANDBOX_INGRESS];
     total.dropped_egress_packets += c.dropped_packets[SANDBOX_EGRESS];
     for (std::size_t slot = 0; slot < SANDBOX_SLOTS; ++slot) {

@@ -24,8 +24,9 @@ namespace rf::netfilter {
 
 // The shared maps of one attached program set.
 struct FilterMaps {
-  UniqueFd allow4, deny4, allow6, deny6, policies, counters, denials, run_refusals;
-  UniqueFd verdicts; // the verdict cache of runs with many rules (LRU)
+  UniqueFd allow4, deny4, allow6, deny6, policies, denials, run_refusals;
+  UniqueFd packet_state; // per run and CPU: the packet programs' flags, counters, verdict cache
+  UniqueFd verdicts;     // the verdict cache of runs with many rules (LRU)
 };
 
 // Refused attempts of one run to one remote address, port and protocol, of one kind: each
@@ -58,7 +59,8 @@ public:
   static Result<ParentFilter> attach(int parent_fd, std::uint64_t parent_id, int run_level,
                                      bool runs_alive);
 
-  // Writes one run's policy (flags, rules, counters) under its cgroup id.
+  // Writes one run's policy (flags, rules, counters) under its cgroup id: its `policies`
+  // entry for the socket-call hooks, its `packet_state` for the packet programs.
   Result<RunFilter> install(std::uint64_t cgroup_id, const Policy &policy) const;
 
   // An entry that lets the cgroup pass everything, owned by no one: for runs that started
@@ -102,7 +104,6 @@ private:
   std::shared_ptr<FilterMaps> maps_;
   std::uint64_t cgroup_id_;
   std::vector<IpPrefix> allow_, deny_;
-  bool accounting_;
 };
 
 

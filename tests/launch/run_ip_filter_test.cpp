@@ -809,7 +809,7 @@ TEST_F(IpFilterRun, HundredThousandPrefixesLoadAndRun) {
 }
 
 // When a filtered run ends, nothing of it is left in the shared maps: no policy entry, no
-// rules, no counters (the maps serve every later run of the parent, for as long as it lives).
+// rules, no packet state (counters) (the maps serve every later run of the parent, for as long as it lives).
 TEST_F(IpFilterRun, FinishedRunLeavesNoEntriesInSharedMaps) {
   ProbeResults results = probe({"IPAccounting=yes", "IPAddressAllow=127.0.0.1 ::1",
                                 "IPAddressDeny=127.0.0.0/8 ::/0"},
@@ -819,7 +819,7 @@ TEST_F(IpFilterRun, FinishedRunLeavesNoEntriesInSharedMaps) {
   ASSERT_TRUE(filter) << "no set on the parent";
   const netfilter::FilterMaps &maps = filter->maps();
   EXPECT_TRUE(test::map_keys<std::uint64_t>(maps.policies.get()).empty());
-  EXPECT_TRUE(test::map_keys<std::uint64_t>(maps.counters.get()).empty());
+  EXPECT_TRUE(test::map_keys<std::uint64_t>(maps.packet_state.get()).empty());
   EXPECT_TRUE(test::map_keys<ip4_rule_key>(maps.allow4.get()).empty());
   EXPECT_TRUE(test::map_keys<ip4_rule_key>(maps.deny4.get()).empty());
   EXPECT_TRUE(test::map_keys<ip6_rule_key>(maps.allow6.get()).empty());

@@ -33,6 +33,18 @@ static_assert(sizeof(sandbox_counters) == 144);
 static_assert(offsetof(sandbox_counters, bytes) == 16);
 static_assert(offsetof(sandbox_counters, packets) == 80);
 static_assert(SANDBOX_INGRESS == 0 && SANDBOX_EGRESS == 1);
+static_assert(sizeof(sandbox_verdict6) == 24);
+static_assert(offsetof(sandbox_verdict6, verdict) == 4);
+static_assert(offsetof(sandbox_verdict6, addr) == 8);
+static_assert(sizeof(sandbox_packet_state) == 600);
+static_assert(sizeof(sandbox_packet_state) % 8 == 0); // per-CPU values are 8-aligned
+static_assert(offsetof(sandbox_packet_state, flags) == 0);
+static_assert(offsetof(sandbox_packet_state, writer) == 4);
+static_assert(offsetof(sandbox_packet_state, counters) == 8);
+static_assert(offsetof(sandbox_packet_state, verdicts4) == 152);
+static_assert(offsetof(sandbox_packet_state, verdicts6) == 408);
+static_assert((SANDBOX_VERDICTS4 & (SANDBOX_VERDICTS4 - 1)) == 0 &&
+              (SANDBOX_VERDICTS6 & (SANDBOX_VERDICTS6 - 1)) == 0);
 
 static_assert(sizeof(sandbox_denial_key) == 40);
 static_assert(offsetof(sandbox_denial_key, tgid) == 8);

@@ -128,6 +128,15 @@ sandbox_policy policy_entry(const ParentFilter &filter, std::uint64_t cgroup_id)
   return entry;
 }
 
+// Every CPU's copy of a run's packet_state entry.
+std::vector<sandbox_packet_state> packet_state(const ParentFilter &filter, std::uint64_t cgroup_id) {
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<sandbox_packet_state> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  EXPECT_EQ(bpf_map_lookup_elem(filter.maps().packet_state.get(), &cgroup_id, per_cpu.data()), 0)
+      << "no packet_state entry for " << cgroup_id;
+  return per_cpu;
+}
+
 TEST(ParentFilter, FindOnBareParentFindsNothing) {
   RF_REQUIRE_ROOT();
   IpTestParent parent;
@@ -155,7 +164,7 @@ TEST(ParentFilter, AttachTwiceOnOneParentReturnsTheSameSet) {
 
   Result<std::optional<ParentFilter>> found = ParentFilter::find(fd.get());
   ASSERT_TRUE(found && *found);
-  EXPECT_EQ(map_id((*found)->maps().counters.get()), map_id(first->maps().counters.get()));
+  EXPECT_EQ(map_id((*found)->maps().packet_state.get()), map_id(first->maps().packet_state.get()));
 }
 
 // find() reads the parent's advert (trusted.ringfence.ip_filter) and opens the maps it
@@ -185,10 +194,10 @@ TEST(ParentFilter, FindTrustsTheAdvertOnlyForAnAttachedSetOfThisBuild) {
   std::string ours = "policies=" + std::to_string(policies);
   std::size_t at = swapped.find(ours);
   ASSERT_NE(at, std::string::npos) << advert;
-  std::uint32_t counters = map_id(attached->maps().counters.get());
-  swapped.replace(at, ours.size(), "policies=" + std::to_string(counters));
+  std::uint32_t denials = map_id(attached->maps().denials.get());
+  swapped.replace(at, ours.size(), "policies=" + std::to_string(denials));
   ASSERT_EQ(::fsetxattr(fd.get(), xattr, swapped.data(), swapped.size(), 0), 0);
-  EXPECT_EQ(found_policies(), counters);
+  EXPECT_EQ(found_policies(), denials);
   ASSERT_EQ(::fsetxattr(fd.get(), xattr, advert, std::strlen(advert), 0), 0);
   EXPECT_EQ(found_policies(), policies);
 
@@ -235,13 +244,15 @@ TEST(ParentFilter, InstallWritesTheRunsEntriesAndItsDestructorRemovesThem) {
     EXPECT_EQ(deny4[0].prefixlen, 64u + 8u);
     EXPECT_EQ(deny4[0].addr[0], 127);
     EXPECT_EQ(deny6[0].prefixlen, 64u + 128u);
-    EXPECT_EQ(map_keys<std::uint64_t>(maps.counters.get()), std::vector<std::uint64_t>{kRun});
+    EXPECT_EQ(map_keys<std::uint64_t>(maps.packet_state.get()), std::vector<std::uint64_t>{kRun});
+    for (const sandbox_packet_state &state : packet_state(*filter, kRun))
+      EXPECT_EQ(state.flags, policy_flags(filtered_policy()));
     Result<IpCounters> counters = run->counters();
     ASSERT_TRUE(counters) << counters.error().message();
     EXPECT_EQ(counters->egress_packets, 0u);
   }
   EXPECT_TRUE(map_keys<std::uint64_t>(maps.policies.get()).empty());
-  EXPECT_TRUE(map_keys<std::uint64_t>(maps.counters.get()).empty());
+  EXPECT_TRUE(map_keys<std::uint64_t>(maps.packet_state.get()).empty());
   EXPECT_TRUE(map_keys<ip4_rule_key>(maps.allow4.get()).empty());
   EXPECT_TRUE(map_keys<ip4_rule_key>(maps.deny4.get()).empty());
   EXPECT_TRUE(map_keys<ip6_rule_key>(maps.deny6.get()).empty());
@@ -258,7 +269,9 @@ TEST(ParentFilter, InstallWithoutIpDirectivesWritesAPassAllEntry) {
   Result<RunFilter> run = filter->install(7, Policy{});
   ASSERT_TRUE(run) << run.error().message();
   EXPECT_EQ(policy_entry(*filter, 7).flags, 0u);
-  EXPECT_TRUE(map_keys<std::uint64_t>(filter->maps().counters.get()).empty());
+  // The packet programs' entry too: without it every packet would be refused.
+  for (const sandbox_packet_state &state : packet_state(*filter, 7))
+    EXPECT_EQ(state.flags, 0u);
 }
 
 // admit() is for runs older than the set: pass-all, and never over a run's own entry.
@@ -274,6 +287,10 @@ TEST(ParentFilter, AdmitAddsPassAllEntryButKeepsAnExistingOne) {
   ASSERT_TRUE(filter->admit(12));
   EXPECT_EQ(policy_entry(*filter, 11).flags, policy_flags(filtered_policy()));
   EXPECT_EQ(policy_entry(*filter, 12).flags, 0u);
+  for (const sandbox_packet_state &state : packet_state(*filter, 11))
+    EXPECT_EQ(state.flags, policy_flags(filtered_policy()));
+  for (const sandbox_packet_state &state : packet_state(*filter, 12))
+    EXPECT_EQ(state.flags, 0u);
   ASSERT_TRUE(filter->sweep({11}));
 }
 
@@ -294,7 +311,7 @@ TEST(ParentFilter, SweepRemovesEntriesOfDeadCgroupsOnly) {
 
   ASSERT_TRUE(filter->sweep({kLive}));
   EXPECT_EQ(map_keys<std::uint64_t>(maps.policies.get()), std::vector<std::uint64_t>{kLive});
-  EXPECT_EQ(map_keys<std::uint64_t>(maps.counters.get()), std::vector<std::uint64_t>{kLive});
+  EXPECT_EQ(map_keys<std::uint64_t>(maps.packet_state.get()), std::vector<std::uint64_t>{kLive});
   for (const ip4_rule_key &key : map_keys<ip4_rule_key>(maps.allow4.get()))
     EXPECT_EQ(cgroup_of(key), kLive);
   for (const ip4_rule_key &key : map_keys<ip4_rule_key>(maps.deny4.get()))
