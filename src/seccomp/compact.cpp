@@ -126,15 +126,47 @@ struct Range {
 };
 
 // A binary search over ranges of the value in the register (the word at `word` ANDed with
-// `reg`): JGE at each split.
+// `reg`): JGE at each split. The split divides the ranges' weights (their count if none are
+// given) as evenly as it can.
 int search_tree(Graph &graph, std::uint32_t word, std::uint32_t reg,
-                const std::vector<Range> &ranges, std::size_t begin, std::size_t end) {
+                const std::vector<Range> &ranges, const std::vector<double> &weights,
+                std::size_t begin, std::size_t end) {
   if (end - begin == 1)
     return ranges[begin].node;
   std::size_t mid = begin + (end - begin) / 2;
-  int high = search_tree(graph, word, reg, ranges, mid, end);
-  int low = search_tree(graph, word, reg, ranges, begin, mid);
+  if (!weights.empty()) {
+    double total = 0, below = 0, best = -1;
+    for (std::size_t i = begin; i < end; ++i)
+      total += weights[i];
+    for (std::size_t m = begin + 1; m < end; ++m) {
+      below += weights[m - 1];
+      double imbalance = below * 2 > total ? below * 2 - total : total - below * 2;
+      if (best < 0 || imbalance < best) {
+        best = imbalance;
+        mid = m;
+      }
+    }
+  }
+  int high = search_tree(graph, word, reg, ranges, weights, mid, end);
+  int low = search_tree(graph, word, reg, ranges, weights, begin, mid);
   return graph.jump(kJge, ranges[mid].begin, word, reg, high, low);
+}
+
+// The weight of each range of syscall numbers in the search: how many numbers of the syscall
+// tables (below 512) it holds, plus one half. When it loads a filter, the kernel runs it once
+// for each number of the native table and of the compat one (to fill its action cache, in
+// seccomp_cache_prepare()), so that the depth of those numbers costs every load; a range
+// past the tables costs only the calls made with its numbers.
+std::vector<double> number_weights(const std::vector<Range> &ranges) {
+  constexpr std::uint64_t kTables = 512;
+  std::vector<double> weights;
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    std::uint64_t begin = ranges[i].begin;
+    std::uint64_t end = i + 1 < ranges.size() ? ranges[i + 1].begin : std::uint64_t{1} << 32;
+    weights.push_back(static_cast<double>(std::min(end, kTables) - std::min(begin, kTables)) +
+                      0.5);
+  }
+  return weights;
 }
 
 // Ranges of syscall numbers, with the few single numbers that interrupt a range (a denied call
@@ -234,7 +266,7 @@ int as_search(Graph &graph, int root) {
   }
   if (ranges.size() - 1 >= region.size())
     return root;
-  return search_tree(graph, top.word, top.reg, ranges, 0, ranges.size());
+  return search_tree(graph, top.word, top.reg, ranges, {}, 0, ranges.size());
 }
 
 // --- evaluation of the original program for one ABI and syscall number ----------------
@@ -738,7 +770,8 @@ std::optional<std::vector<sock_filter>> compact(const std::vector<sock_filter> &
       sections.push_back(ranges[0].node);
     } else {
       ranges = with_exceptions(graph, ranges);
-      sections.push_back(graph.load(kNr, search_tree(graph, kNr, kAll, ranges, 0, ranges.size())));
+      sections.push_back(graph.load(
+          kNr, search_tree(graph, kNr, kAll, ranges, number_weights(ranges), 0, ranges.size())));
     }
     for (std::uint32_t arch : evaluator.arch_constants())
       if (std::find(archs.begin(), archs.end(), arch) == archs.end())
