@@ -108,6 +108,7 @@ std::string cache_key(const Policy &p, FilterOptions options) {
   add(key, executable_identity());
   add(key, options.notify ? "notify" : "errno");
   add(key, "entry v2"); // the entry's layout (see load())
+  add(key, kProgramForm);
   const scmp_version *v = seccomp_version();
   add(key, "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                std::to_string(v->micro));

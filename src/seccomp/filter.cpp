@@ -1,6 +1,7 @@
 #include "seccomp/filter.hpp"
 
 #include "policy/names.hpp"
+#include "seccomp/compact.hpp"
 #include "policy/syscall_groups.hpp"
 #include "util/unique_fd.hpp"
 
@@ -441,6 +442,17 @@ template <typename Export> Result<std::string> export_to_string(Export export_fn
   return bytes;
 }
 
+// The program libseccomp exports for the filter.
+Result<std::vector<sock_filter>> exported_program(scmp_filter_ctx ctx) {
+  Result<std::string> bytes =
+      export_to_string([&](int fd) { return seccomp_export_bpf(ctx, fd); }, "BPF");
+  if (!bytes)
+    return bytes.error();
+  std::vector<sock_filter> program(bytes->size() / sizeof(sock_filter));
+  std::memcpy(program.data(), bytes->data(), program.size() * sizeof(sock_filter));
+  return program;
+}
+
 } // namespace
 
 Result<CompiledFilter> compile(const Policy &policy, FilterOptions options) {
@@ -448,13 +460,19 @@ Result<CompiledFilter> compile(const Policy &policy, FilterOptions options) {
   Result<Context> ctx = build(policy, options, &filter);
   if (!ctx)
     return ctx.error();
-  Result<std::string> bytes =
-      export_to_string([&](int fd) { return seccomp_export_bpf(ctx->get(), fd); }, "BPF");
-  if (!bytes)
-    return bytes.error();
-  filter.program.resize(bytes->size() / sizeof(sock_filter));
-  std::memcpy(filter.program.data(), bytes->data(), filter.program.size() * sizeof(sock_filter));
+  Result<std::vector<sock_filter>> program = exported_program(ctx->get());
+  if (!program)
+    return program.error();
+  std::optional<std::vector<sock_filter>> shorter = compact(*program);
+  filter.program = shorter ? std::move(*shorter) : std::move(*program);
   return filter;
+}
+
+Result<std::vector<sock_filter>> libseccomp_program(const Policy &policy, FilterOptions options) {
+  Result<Context> ctx = build(policy, options);
+  if (!ctx)
+    return ctx.error();
+  return exported_program(ctx->get());
 }
 
 Result<std::string> pseudo_code(const Policy &policy, FilterOptions options) {

@@ -38,12 +38,24 @@ struct FilterOptions {
   bool notify = false;
 };
 
+// How compile() lays out its program, for the cache key (seccomp/cache.cpp): changed with
+// every change to the program compile() emits for a policy, so that cached programs of an
+// earlier form are not loaded.
+inline constexpr const char *kProgramForm = "program compact v1";
+
 // The filter for a policy, or an error naming what cannot be enforced. Only call when
-// policy.has_seccomp().
+// policy.has_seccomp(). The program is libseccomp's, rewritten by compact() (same action for
+// every call, a fraction of the instructions, so that the kernel loads it quickly).
 Result<CompiledFilter> compile(const Policy &policy, FilterOptions options = {});
 
+// The program as libseccomp exports it, before compact(): what compile()'s program must be
+// equivalent to (tests, benchmarks).
+Result<std::vector<sock_filter>> libseccomp_program(const Policy &policy,
+                                                    FilterOptions options = {});
+
 // The same filter in libseccomp's pseudo filter code, for `ringfence inspect --seccomp`
-// (which shows it as `run` loads it: with FilterOptions::notify).
+// (which shows it as `run` loads it: with FilterOptions::notify). It describes
+// libseccomp_program(); compile()'s program decides every call the same way.
 Result<std::string> pseudo_code(const Policy &policy, FilterOptions options = {});
 
 } // namespace rf::seccomp

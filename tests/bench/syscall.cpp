@@ -1,7 +1,8 @@
 // Per-syscall cost of the seccomp filter: ns per getppid() with (a) no filter, (b) ringfence's
 // one filter, loaded by `ringfence run` for a hardened policy (with the run's audit probe),
 // (g) the same filter loaded by this program as the service's child loads it (no run, no
-// probe), (f) one empty filter, the floor of any filter, (s) the same with
+// probe), (l) the same policy's program as libseccomp exports it (before seccomp::compact()),
+// loaded the same way, (f) one empty filter, the floor of any filter, (s) the same with
 // SECCOMP_FILTER_FLAG_SPEC_ALLOW, (u) one filter that the kernel's action cache cannot
 // answer for getppid (one argument rule on it), and (c) a stack of small filters shaped like
 // systemd's for the same directives (one per directive, default ALLOW). All on one CPU, in
@@ -11,7 +12,8 @@
 //
 // Usage: bench-syscall [--quick] RINGFENCE [RUN OPTIONS...]  (b needs root; skipped otherwise)
 //        bench-syscall --inner [--quick] [SETTING]   (one measurement, ns/call; SETTING: --systemd-stack,
-//                      --allow-all, --allow-all-spec, --uncached, --ringfence-filter)
+//                      --allow-all, --allow-all-spec, --uncached, --ringfence-filter,
+//                      --libseccomp-filter)
 #include "policy/syscall_groups.hpp"
 #include "seccomp/cache.hpp"
 #include "seccomp/filter.hpp"
@@ -276,16 +278,28 @@ rf::Policy bench_policy() {
   return policy;
 }
 
-// ringfence's filter for kPolicy, loaded as the service's child loads it (src/launch/child.cpp).
-void load_ringfence_filter() {
-  auto filter = rf::seccomp::compile(bench_policy());
-  if (!filter) {
-    std::fprintf(stderr, "bench-syscall: compile: %s\n", filter.error().message().c_str());
-    std::exit(1);
+// ringfence's filter for kPolicy, loaded as the service's child loads it (src/launch/child.cpp);
+// `libseccomp`: the program as libseccomp exports it, before seccomp::compact().
+void load_ringfence_filter(bool libseccomp = false) {
+  std::vector<sock_filter> instructions;
+  if (libseccomp) {
+    auto exported = rf::seccomp::libseccomp_program(bench_policy());
+    if (!exported) {
+      std::fprintf(stderr, "bench-syscall: %s\n", exported.error().message().c_str());
+      std::exit(1);
+    }
+    instructions = *exported;
+  } else {
+    auto filter = rf::seccomp::compile(bench_policy());
+    if (!filter) {
+      std::fprintf(stderr, "bench-syscall: compile: %s\n", filter.error().message().c_str());
+      std::exit(1);
+    }
+    instructions = filter->program;
   }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     die("PR_SET_NO_NEW_PRIVS", errno);
-  sock_fprog program{static_cast<unsigned short>(filter->program.size()), filter->program.data()};
+  sock_fprog program{static_cast<unsigned short>(instructions.size()), instructions.data()};
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) < 0)
     die("seccomp", errno);
 }
@@ -295,8 +309,8 @@ int inner(const std::string &setting) {
     load_allow_all(setting == "--allow-all-spec");
   else if (setting == "--uncached")
     load_uncached();
-  else if (setting == "--ringfence-filter")
-    load_ringfence_filter();
+  else if (setting == "--ringfence-filter" || setting == "--libseccomp-filter")
+    load_ringfence_filter(setting == "--libseccomp-filter");
   else if (setting == "--systemd-stack") {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
       die("PR_SET_NO_NEW_PRIVS", errno);
@@ -465,6 +479,7 @@ int main(int argc, char **argv) {
       {"(a) no seccomp", {self, "--inner"}},
       {"(b) ringfence run, one filter + audit probe", {}},
       {"(g) ringfence's filter, no run", {self, "--inner", "--ringfence-filter"}},
+      {"(l) libseccomp's program, no run", {self, "--inner", "--libseccomp-filter"}},
       {"(f) one empty filter (floor)", {self, "--inner", "--allow-all"}},
       {"(s) empty filter, SPEC_ALLOW", {self, "--inner", "--allow-all-spec"}},
       {"(u) getppid not cached", {self, "--inner", "--uncached"}},

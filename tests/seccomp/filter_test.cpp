@@ -57,10 +57,11 @@ std::vector<sock_filter> program_of(const Policy &policy) {
   return filter ? filter->program : std::vector<sock_filter>{};
 }
 
-// Classic BPF as the kernel's seccomp runs it, for exactly the instructions libseccomp 2.5.4
-// emits for these filters (loads of seccomp_data words, AND with a constant, constant
-// comparisons, jumps, returns). Anything else fails the test rather than being guessed at.
-// Words are little-endian: an argument's low half comes first.
+// Classic BPF as the kernel's seccomp runs it, for exactly the instructions of these filters
+// (libseccomp 2.5.4's: loads of seccomp_data words, AND with a constant, constant comparisons,
+// jumps, returns; and the bit test JSET, which seccomp::compact() adds). Anything else fails
+// the test rather than being guessed at. Words are little-endian: an argument's low half
+// comes first.
 std::uint32_t run_bpf(const std::vector<sock_filter> &prog, const seccomp_data &data) {
   std::uint32_t a = 0;
   for (std::size_t pc = 0; pc < prog.size(); ++pc) {
@@ -79,6 +80,7 @@ std::uint32_t run_bpf(const std::vector<sock_filter> &prog, const seccomp_data &
     case BPF_JMP | BPF_JEQ | BPF_K: jump(a == in.k); break;
     case BPF_JMP | BPF_JGT | BPF_K: jump(a > in.k); break;
     case BPF_JMP | BPF_JGE | BPF_K: jump(a >= in.k); break;
+    case BPF_JMP | BPF_JSET | BPF_K: jump((a & in.k) != 0); break;
     case BPF_RET | BPF_K: return in.k;
     default:
       ADD_FAILURE() << "instruction " << pc << " has an opcode the interpreter does not know: 0x"
