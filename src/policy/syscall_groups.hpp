@@ -7,7 +7,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace rf::syscalls {
 
@@ -17,6 +16,9 @@ struct Group {
   // Direct entries in systemd's order: syscall names and nested "@group" names.
   // Names of other architectures' calls (e.g. "socketcall") are kept, as systemd does.
   std::span<const std::string_view> members;
+  // Syscall names only, nested groups resolved: sorted (byte order) and unique. Generated
+  // with the table, so expanding a group costs nothing at run time.
+  std::span<const std::string_view> expansion;
 };
 
 // All groups in systemd's order, @default first and @known last.
@@ -25,9 +27,9 @@ std::span<const Group> groups();
 // nullptr if there is no such group. The name must include the '@'.
 const Group *find_group(std::string_view name);
 
-// Syscall names of a group with nested groups expanded; sorted, unique.
-// Empty if the group does not exist.
-std::vector<std::string> expand_group(std::string_view name);
+// Syscall names of a group with nested groups expanded; sorted, unique. The names live in
+// the compiled-in table. Empty if the group does not exist.
+std::span<const std::string_view> expand_group(std::string_view name);
 
 // True if systemd lists the syscall (in @known or any group) or libseccomp knows
 // the name for some architecture. A name unknown to both is a typo, and callers

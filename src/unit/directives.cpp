@@ -326,18 +326,22 @@ Status ip_accounting(Fold &f, std::string_view v) { return boolean_into(v, f.p.i
 
 // ---- seccomp ----
 
-// Resolves a syscall name or @group to the names it stands for.
-Result<std::vector<std::string>> syscall_names(std::string_view word) {
+// Resolves a syscall name or @group to the names it stands for, sorted and unique. A group
+// yields its expansion from the compiled-in table; a single name, a span over `word`
+// itself, which is why `word` must be a variable that outlives the result.
+Result<std::span<const std::string_view>> syscall_names(const std::string_view &word) {
   if (word.starts_with('@')) {
-    if (!syscalls::find_group(word))
+    const syscalls::Group *group = syscalls::find_group(word);
+    if (!group)
       return bad("unknown system call group '" + std::string(word) +
                  "' (`ringfence syscalls` lists them)");
-    return syscalls::expand_group(word);
+    return group->expansion;
   }
   if (!syscalls::is_known_name(word))
     return bad("unknown system call '" + std::string(word) + "'");
-  return std::vector<std::string>{std::string(word)};
+  return std::span<const std::string_view>(&word, 1);
 }
+Result<std::span<const std::string_view>> syscall_names(std::string_view &&) = delete;
 
 Result<int> entry_action(std::string_view text) {
   if (text == "kill")
@@ -362,8 +366,8 @@ Status system_call_filter(Fold &f, std::string_view v) {
     SyscallFilter filter;
     filter.allow_list = !invert;
     if (filter.allow_list)
-      for (const auto &name : syscalls::expand_group("@default"))
-        filter.entries[name] = kDefaultAction;
+      for (std::string_view name : syscalls::expand_group("@default"))
+        filter.entries[std::string(name)] = kDefaultAction;
     f.p.syscall_filter = std::move(filter);
   }
   SyscallFilter &filter = *f.p.syscall_filter;
@@ -383,13 +387,13 @@ Status system_call_filter(Fold &f, std::string_view v) {
     if (!resolved)
       return resolved.error();
     bool add = invert != filter.allow_list; // deny entry in deny list, allow entry in allow list
-    for (const auto &call : *resolved) {
+    for (std::string_view call : *resolved) {
       if (add)
-        filter.entries[call] = action;
+        filter.entries[std::string(call)] = action;
       else if (filter.allow_list && action != kDefaultAction)
-        filter.entries[call] = action; // "~name:errno" in an allow list denies with that errno
+        filter.entries[std::string(call)] = action; // "~name:errno" in an allow list denies with that errno
       else
-        filter.entries.erase(call);
+        filter.entries.erase(std::string(call));
     }
     if (!name.starts_with('@'))
       filter.named_explicitly.insert(std::string(name));
@@ -438,14 +442,15 @@ Status system_call_log(Fold &f, std::string_view v) {
     f.p.syscall_log = SyscallLog{!invert, {}};
   SyscallLog &log = *f.p.syscall_log;
   for (const auto &word : simple_words(v)) {
-    auto resolved = syscall_names(word);
+    std::string_view name = word;
+    auto resolved = syscall_names(name);
     if (!resolved)
       return resolved.error();
-    for (const auto &call : *resolved) {
+    for (std::string_view call : *resolved) {
       if (invert != log.allow_list)
-        log.names.insert(call);
+        log.names.emplace(call);
       else
-        log.names.erase(call);
+        log.names.erase(std::string(call));
     }
   }
   return Ok{};
