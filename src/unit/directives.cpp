@@ -2,6 +2,7 @@
 
 #include "policy/ip_prefix.hpp"
 #include "policy/names.hpp"
+#include "policy/syscall_entries.hpp"
 #include "policy/syscall_groups.hpp"
 #include "unit/exec_line.hpp"
 
@@ -366,8 +367,7 @@ Status system_call_filter(Fold &f, std::string_view v) {
     SyscallFilter filter;
     filter.allow_list = !invert;
     if (filter.allow_list)
-      for (std::string_view name : syscalls::expand_group("@default"))
-        filter.entries[std::string(name)] = kDefaultAction;
+      assign_entries(filter.entries, syscalls::expand_group("@default"), kDefaultAction);
     f.p.syscall_filter = std::move(filter);
   }
   SyscallFilter &filter = *f.p.syscall_filter;
@@ -387,14 +387,11 @@ Status system_call_filter(Fold &f, std::string_view v) {
     if (!resolved)
       return resolved.error();
     bool add = invert != filter.allow_list; // deny entry in deny list, allow entry in allow list
-    for (std::string_view call : *resolved) {
-      if (add)
-        filter.entries[std::string(call)] = action;
-      else if (filter.allow_list && action != kDefaultAction)
-        filter.entries[std::string(call)] = action; // "~name:errno" in an allow list denies with that errno
-      else
-        filter.entries.erase(std::string(call));
-    }
+    // "~name:errno" in an allow list denies with that errno: an entry too.
+    if (add || (filter.allow_list && action != kDefaultAction))
+      assign_entries(filter.entries, *resolved, action);
+    else
+      erase_entries(filter.entries, *resolved);
     if (!name.starts_with('@'))
       filter.named_explicitly.insert(std::string(name));
   }

@@ -3,6 +3,7 @@
 
 #include "policy/ip_prefix.hpp"
 #include "policy/names.hpp"
+#include "policy/syscall_groups.hpp"
 #include "unit/ini_reader.hpp"
 
 #include <gtest/gtest.h>
@@ -10,7 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <linux/capability.h>
+#include <map>
 #include <sched.h>
+#include <set>
 #include <string>
 #include <sys/socket.h>
 #include <vector>
@@ -436,6 +439,33 @@ TEST(SystemCallFilter, EmptyAssignmentResetsTheFilterAndItsMode) {
   EXPECT_FALSE(f.allow_list);
   EXPECT_EQ(f.entries.size(), 1u);
   EXPECT_EQ(effective(b, "SystemCallFilter"), (Strings{"~mount"}));
+}
+
+// The benchmark's full policy, and a per-name errno and kill on top, against the fold spelled
+// out one name at a time: what systemd 252 does with these lines.
+TEST(SystemCallFilter, FoldOfGroupsAndNamesEqualsOneNameAtATime) {
+  auto b = build("SystemCallFilter=@system-service\n"
+                 "SystemCallFilter=~@privileged @resources\n"
+                 "SystemCallFilter=~read:EIO open:kill brk:EIO\n"
+                 "SystemCallFilter=setuid @default\n");
+  EXPECT_CLEAN(b);
+  std::map<std::string, int> expected;
+  for (const char *group : {"@default", "@system-service"})
+    for (std::string_view name : syscalls::expand_group(group))
+      expected[std::string(name)] = kDefaultAction;
+  for (const char *group : {"@privileged", "@resources"})
+    for (std::string_view name : syscalls::expand_group(group))
+      expected.erase(std::string(name));
+  expected["read"] = EIO;
+  expected["open"] = kKillAction;
+  expected["brk"] = EIO; // until @default allows it again
+  for (std::string_view name : syscalls::expand_group("@default"))
+    expected[std::string(name)] = kDefaultAction;
+  expected["setuid"] = kDefaultAction;
+  const auto &f = *b.policy().syscall_filter;
+  EXPECT_TRUE(f.allow_list);
+  EXPECT_EQ(f.entries, expected);
+  EXPECT_EQ(f.named_explicitly, (std::set<std::string>{"brk", "open", "read", "setuid"}));
 }
 
 TEST(SystemCallFilter, RemembersNamesWrittenExplicitly) {
