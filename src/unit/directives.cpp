@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <sstream>
 
 namespace rf::unit {
 namespace {
@@ -26,11 +25,17 @@ std::optional<bool> parse_boolean(std::string_view v) {
   return std::nullopt;
 }
 
+// Words separated by whitespace, as `istream >> string` splits them in the C locale. Not a
+// stream: the first one built in a process sets up the locale's facets, and a launch pays
+// that for nothing else.
 std::vector<std::string> simple_words(std::string_view v) {
+  constexpr std::string_view kSpace = " \t\n\v\f\r";
   std::vector<std::string> words;
-  std::istringstream ss{std::string(v)};
-  for (std::string w; ss >> w;)
-    words.push_back(w);
+  for (std::size_t start = v.find_first_not_of(kSpace); start != std::string_view::npos;) {
+    std::size_t end = v.find_first_of(kSpace, start);
+    words.emplace_back(v.substr(start, end - start));
+    start = v.find_first_not_of(kSpace, end);
+  }
   return words;
 }
 

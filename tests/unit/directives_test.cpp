@@ -503,6 +503,16 @@ TEST(SystemCallArchitectures, NativeAndNamedArchitectures) {
                   .syscall_architectures.empty());
 }
 
+// Lists split at any run of C-locale whitespace, as `istream >> word` did.
+TEST(SystemCallArchitectures, WordsSplitAtAnyWhitespace) {
+  auto b = build("SystemCallArchitectures=x86\t x86-64 \v\fx32\t\n");
+  EXPECT_CLEAN(b);
+  EXPECT_EQ(b.policy().syscall_architectures, (Strings{"x86", "x86-64", "x32"}));
+  auto lone = build("SystemCallArchitectures=\tnative\t\n");
+  EXPECT_CLEAN(lone);
+  EXPECT_EQ(lone.policy().syscall_architectures, (Strings{"native"}));
+}
+
 TEST(SystemCallLog, AllowAndDenyForms) {
   auto b = build("SystemCallLog=@mount reboot\n");
   EXPECT_CLEAN(b);
