@@ -10,7 +10,10 @@
 #include <cstring>
 #include <dirent.h>
 #include <iostream>
+#include <seccomp.h>
+#include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace rf;
 
@@ -44,6 +47,28 @@ TEST(SeccompCache, KeyDependsOnEverySeccompDirective) {
                             "RestrictRealtime=yes\n", "RestrictSUIDSGID=yes\n",
                             "SystemCallLog=getpid\n"})
     EXPECT_NE(base, seccomp::cache_key(policy_of(std::string(kSystemService) + extra))) << extra;
+}
+
+// The key's text, line by line (what the entry stores and load() compares whole).
+TEST(SeccompCache, KeyListsEveryEntryAndSettingAsText) {
+  Policy policy = policy_of("SystemCallFilter=~mount:EBADF reboot:kill umount2\n"
+                            "SystemCallErrorNumber=EPERM\nSystemCallArchitectures=native\n"
+                            "SystemCallLog=getpid\nRestrictAddressFamilies=AF_UNIX AF_INET6\n"
+                            "RestrictNamespaces=yes\nLockPersonality=yes\nRestrictSUIDSGID=yes\n");
+  std::string key = seccomp::cache_key(policy, {true});
+  const scmp_version *v = seccomp_version();
+  std::string expected = "notify\nentry v2\nlibseccomp " + std::to_string(v->major) + "." +
+                         std::to_string(v->minor) + "." + std::to_string(v->micro) +
+                         "\ndeny\nmount=9\nreboot=-2\numount2=-1\nnamed mount\nnamed reboot\n"
+                         "named umount2\nerrno 1\narch native\nlog\nlog getpid\naf\naf 1\naf 10\n"
+                         "ns 0\nflags P--S\n";
+  ASSERT_NE(key.find('\n'), std::string::npos);
+  EXPECT_EQ(key.substr(key.find('\n') + 1), expected);
+  EXPECT_EQ(seccomp::cache_key(policy_of("SystemCallErrorNumber=kill\nLockPersonality=yes\n"), {})
+                .substr(key.find('\n') + 1),
+            "errno\nentry v2\nlibseccomp " + std::to_string(v->major) + "." +
+                std::to_string(v->minor) + "." + std::to_string(v->micro) +
+                "\nerrno kill\nflags P---\n");
 }
 
 TEST(SeccompCache, CachedProgramIsTheCompiledOneAndIsReused) {
@@ -98,6 +123,20 @@ TEST(SeccompCache, EntryOfAnotherKeyIsNotTaken) {
   Result<seccomp::CompiledFilter> expected = seccomp::compile(deny);
   ASSERT_TRUE(got && expected);
   EXPECT_TRUE(same_program(*got, *expected));
+}
+
+// The directory and its parent are made on first use (/run is a tmpfs), root's and private.
+TEST(SeccompCache, MissingDirectoryIsMadePrivate) {
+  RF_REQUIRE_ROOT();
+  test::TempDir dir;
+  std::string cache = dir / "ringfence/seccomp";
+  ASSERT_TRUE(seccomp::compile_cached(policy_of(kSystemService), cache));
+  EXPECT_EQ(entries(cache), 1);
+  struct stat st {};
+  ASSERT_EQ(::stat(cache.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_TRUE(seccomp::compile_cached(policy_of(kSystemService), cache)); // found, not made
+  EXPECT_EQ(entries(cache), 1);
 }
 
 TEST(SeccompCache, DirectoryOthersCanWriteIsNotUsed) {
