@@ -71,6 +71,21 @@ TEST(SeccompCache, KeyListsEveryEntryAndSettingAsText) {
                 "\nerrno kill\nflags P---\n");
 }
 
+// The key's first line names this executable by the GNU build id in its image, the one readelf
+// reads from the file: no /proc/self/exe lookup per launch, and a rebuild with other code
+// gets other keys.
+TEST(SeccompCache, KeyNamesTheExecutableByItsBuildId) {
+  char self[4096] = {};
+  ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
+  auto notes = test::run_command({"/usr/bin/readelf", "-n", self});
+  ASSERT_EQ(notes.status, 0) << notes.err;
+  std::size_t at = notes.out.find("Build ID: ");
+  ASSERT_NE(at, std::string::npos) << "the test binary has no build id:\n" << notes.out;
+  std::string build_id = notes.out.substr(at + 10, notes.out.find('\n', at) - at - 10);
+  std::string key = seccomp::cache_key(policy_of(kSystemService));
+  EXPECT_EQ(key.substr(0, key.find('\n')), "build-id " + build_id);
+}
+
 TEST(SeccompCache, CachedProgramIsTheCompiledOneAndIsReused) {
   RF_REQUIRE_ROOT(); // the cache trusts only root's files
   test::TempDir dir;
