@@ -3,12 +3,15 @@
 #include <seccomp.h>
 
 #include <algorithm>
-#include <string>
+#include <iterator>
+#include <ranges>
 
 namespace rf::syscalls {
 namespace {
 
 #include "policy/syscall_group_table.inc"
+
+static_assert(std::size(kGroupedNameStart) <= std::size_t{1} << 16, "NameId is 16 bits");
 
 } // namespace
 
@@ -21,9 +24,29 @@ const Group *find_group(std::string_view name) {
   return nullptr;
 }
 
-std::span<const std::string_view> expand_group(std::string_view name) {
-  const Group *group = find_group(name);
-  return group ? group->expansion : std::span<const std::string_view>();
+std::vector<std::string_view> expand_group(std::string_view name) {
+  std::vector<std::string_view> names;
+  if (const Group *group = find_group(name))
+    std::ranges::transform(group->expansion, std::back_inserter(names), name_of);
+  return names;
+}
+
+std::size_t grouped_name_count() { return std::size(kGroupedNameStart) - 1; }
+
+std::string_view name_of(NameId id) {
+  // Each name ends in a NUL, which the next start skips.
+  return {kGroupedNameText + kGroupedNameStart[id],
+          std::size_t{kGroupedNameStart[id + 1]} - kGroupedNameStart[id] - 1};
+}
+
+std::optional<NameId> id_of(std::string_view name) {
+  auto ids = std::views::iota(std::size_t{0}, grouped_name_count());
+  auto found = std::ranges::lower_bound(ids, name, {}, [](std::size_t id) {
+    return name_of(static_cast<NameId>(id));
+  });
+  if (found == ids.end() || name_of(static_cast<NameId>(*found)) != name)
+    return std::nullopt;
+  return static_cast<NameId>(*found);
 }
 
 bool is_known_name(std::string_view name) {
@@ -31,7 +54,7 @@ bool is_known_name(std::string_view name) {
     return false;
   // Every name systemd mentions in any group. @known covers them all upstream; the union
   // keeps is_known_name() right where it does not (Debian's uretprobe, nfsservctl).
-  if (std::binary_search(std::begin(kEveryGroupedName), std::end(kEveryGroupedName), name))
+  if (id_of(name))
     return true;
   return native_number(name) != __NR_SCMP_ERROR;
 }

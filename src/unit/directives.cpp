@@ -2,7 +2,6 @@
 
 #include "policy/ip_prefix.hpp"
 #include "policy/names.hpp"
-#include "policy/syscall_entries.hpp"
 #include "policy/syscall_groups.hpp"
 #include "unit/exec_line.hpp"
 
@@ -332,22 +331,20 @@ Status ip_accounting(Fold &f, std::string_view v) { return boolean_into(v, f.p.i
 
 // ---- seccomp ----
 
-// Resolves a syscall name or @group to the names it stands for, sorted and unique. A group
-// yields its expansion from the compiled-in table; a single name, a span over `word`
-// itself, which is why `word` must be a variable that outlives the result.
-Result<std::span<const std::string_view>> syscall_names(const std::string_view &word) {
-  if (word.starts_with('@')) {
-    const syscalls::Group *group = syscalls::find_group(word);
-    if (!group)
-      return bad("unknown system call group '" + std::string(word) +
-                 "' (`ringfence syscalls` lists them)");
-    return group->expansion;
+// A SystemCallFilter=/SystemCallLog= word: the @group it names, or nullptr for a single
+// syscall name. An unknown group or name is an error: ignored, it would fail open.
+Result<const syscalls::Group *> group_or_syscall(std::string_view word) {
+  if (!word.starts_with('@')) {
+    if (!syscalls::is_known_name(word))
+      return bad("unknown system call '" + std::string(word) + "'");
+    return nullptr;
   }
-  if (!syscalls::is_known_name(word))
-    return bad("unknown system call '" + std::string(word) + "'");
-  return std::span<const std::string_view>(&word, 1);
+  const syscalls::Group *group = syscalls::find_group(word);
+  if (!group)
+    return bad("unknown system call group '" + std::string(word) +
+               "' (`ringfence syscalls` lists them)");
+  return group;
 }
-Result<std::span<const std::string_view>> syscall_names(std::string_view &&) = delete;
 
 Result<int> entry_action(std::string_view text) {
   if (text == "kill")
@@ -372,7 +369,8 @@ Status system_call_filter(Fold &f, std::string_view v) {
     SyscallFilter filter;
     filter.allow_list = !invert;
     if (filter.allow_list)
-      assign_entries(filter.entries, syscalls::expand_group("@default"), kDefaultAction);
+      if (const syscalls::Group *defaults = syscalls::find_group("@default"))
+        filter.entries.assign(defaults->expansion, kDefaultAction);
     f.p.syscall_filter = std::move(filter);
   }
   SyscallFilter &filter = *f.p.syscall_filter;
@@ -388,16 +386,21 @@ Status system_call_filter(Fold &f, std::string_view v) {
       if (!invert)
         return bad("allow-listed system calls cannot take an error number ('" + word + "')");
     }
-    auto resolved = syscall_names(name);
-    if (!resolved)
-      return resolved.error();
+    auto group = group_or_syscall(name);
+    if (!group)
+      return group.error();
     bool add = invert != filter.allow_list; // deny entry in deny list, allow entry in allow list
     // "~name:errno" in an allow list denies with that errno: an entry too.
-    if (add || (filter.allow_list && action != kDefaultAction))
-      assign_entries(filter.entries, *resolved, action);
+    bool entry = add || (filter.allow_list && action != kDefaultAction);
+    if (*group && entry)
+      filter.entries.assign((*group)->expansion, action);
+    else if (*group)
+      filter.entries.erase((*group)->expansion);
+    else if (entry)
+      filter.entries.assign(name, action);
     else
-      erase_entries(filter.entries, *resolved);
-    if (!name.starts_with('@'))
+      filter.entries.erase(name);
+    if (!*group)
       filter.named_explicitly.insert(std::string(name));
   }
   return Ok{};
@@ -443,17 +446,21 @@ Status system_call_log(Fold &f, std::string_view v) {
   if (!f.p.syscall_log)
     f.p.syscall_log = SyscallLog{!invert, {}};
   SyscallLog &log = *f.p.syscall_log;
+  auto fold = [&log, listed = invert != log.allow_list](std::string_view call) {
+    if (listed)
+      log.names.emplace(call);
+    else
+      log.names.erase(std::string(call));
+  };
   for (const auto &word : simple_words(v)) {
-    std::string_view name = word;
-    auto resolved = syscall_names(name);
-    if (!resolved)
-      return resolved.error();
-    for (std::string_view call : *resolved) {
-      if (invert != log.allow_list)
-        log.names.emplace(call);
-      else
-        log.names.erase(std::string(call));
-    }
+    auto group = group_or_syscall(word);
+    if (!group)
+      return group.error();
+    if (!*group)
+      fold(word);
+    else
+      for (syscalls::NameId id : (*group)->expansion)
+        fold(syscalls::name_of(id));
   }
   return Ok{};
 }
