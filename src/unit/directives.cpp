@@ -355,6 +355,25 @@ Result<int> entry_action(std::string_view text) {
   return *e;
 }
 
+// One SystemCallFilter= word (a @group, or the single `name` when `group` is nullptr) into the
+// filter: its names become entries with `action`, or leave it.
+void fold_syscall_word(SyscallFilter &filter, const syscalls::Group *group, std::string_view name,
+                       bool invert, int action) {
+  bool add = invert != filter.allow_list; // deny entry in deny list, allow entry in allow list
+  // "~name:errno" in an allow list denies with that errno: an entry too.
+  bool entry = add || (filter.allow_list && action != kDefaultAction);
+  if (group && entry)
+    filter.entries.assign(group->expansion, action);
+  else if (group)
+    filter.entries.erase(group->expansion);
+  else if (entry)
+    filter.entries.assign(name, action);
+  else
+    filter.entries.erase(name);
+  if (!group)
+    filter.named_explicitly.insert(std::string(name));
+}
+
 // systemd 252's config_parse_syscall_filter(): the first assignment fixes the mode, an
 // allow list implicitly includes @default, later entries add or remove relative to it.
 Status system_call_filter(Fold &f, std::string_view v) {
@@ -389,19 +408,7 @@ Status system_call_filter(Fold &f, std::string_view v) {
     auto group = group_or_syscall(name);
     if (!group)
       return group.error();
-    bool add = invert != filter.allow_list; // deny entry in deny list, allow entry in allow list
-    // "~name:errno" in an allow list denies with that errno: an entry too.
-    bool entry = add || (filter.allow_list && action != kDefaultAction);
-    if (*group && entry)
-      filter.entries.assign((*group)->expansion, action);
-    else if (*group)
-      filter.entries.erase((*group)->expansion);
-    else if (entry)
-      filter.entries.assign(name, action);
-    else
-      filter.entries.erase(name);
-    if (!*group)
-      filter.named_explicitly.insert(std::string(name));
+    fold_syscall_word(filter, *group, name, invert, action);
   }
   return Ok{};
 }
