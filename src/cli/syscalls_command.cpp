@@ -39,8 +39,8 @@ int syscalls_command(const std::vector<std::string> &names) {
       }
       std::printf("%s\n    # %.*s\n", name.c_str(), static_cast<int>(g->help.size()),
                   g->help.data());
-      for (const auto &member : syscalls::expand_group(name))
-        std::printf("    %s\n", member.c_str());
+      for (std::string_view member : syscalls::expand_group(name))
+        std::printf("    %.*s\n", static_cast<int>(member.size()), member.data());
       continue;
     }
     if (!syscalls::is_known_name(name)) {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <charconv>
 #include <set>
+#include <tuple>
 #include <sys/socket.h>
 
 namespace rf {

@@ -2,9 +2,10 @@
 // Enforcers take this object; they never see text.
 #pragma once
 
+#include "policy/syscall_entries.hpp"
+
 #include <array>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -51,10 +52,10 @@ inline constexpr int kKillAction = -2;    // "name:kill"
 
 struct SyscallFilter {
   bool allow_list = false; // fixed by the first assignment: no '~' → allow list
-  // Syscall name (groups expanded) → action. In an allow list kDefaultAction means allowed and
-  // an errno means "denied with this errno" (a later '~name:errno'); in a deny list every
-  // entry is denied, with SystemCallErrorNumber= for kDefaultAction.
-  std::map<std::string, int> entries;
+  // Syscall name (groups expanded) → action, sorted by name. In an allow list kDefaultAction
+  // means allowed and an errno means "denied with this errno" (a later '~name:errno'); in a
+  // deny list every entry is denied, with SystemCallErrorNumber= for kDefaultAction.
+  SyscallEntries entries;
   std::set<std::string> named_explicitly; // written by name, not through a @group
 };
 

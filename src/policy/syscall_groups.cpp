@@ -3,45 +3,15 @@
 #include <seccomp.h>
 
 #include <algorithm>
-#include <string>
+#include <iterator>
+#include <ranges>
 
 namespace rf::syscalls {
 namespace {
 
 #include "policy/syscall_group_table.inc"
 
-void expand_into(const Group &group, std::vector<std::string> &out,
-                 std::vector<std::string_view> &visiting) {
-  // systemd's groups do not nest cyclically, but a hand-edited table must not recurse forever.
-  if (std::find(visiting.begin(), visiting.end(), group.name) != visiting.end())
-    return;
-  visiting.push_back(group.name);
-  for (std::string_view member : group.members) {
-    if (member.starts_with('@')) {
-      if (const Group *nested = find_group(member))
-        expand_into(*nested, out, visiting);
-    } else {
-      out.emplace_back(member);
-    }
-  }
-  visiting.pop_back();
-}
-
-// Every syscall name systemd mentions in any group, sorted for binary search. @known
-// covers them all today; taking the union keeps is_known_name() right if it ever does not.
-const std::vector<std::string_view> &systemd_names() {
-  static const std::vector<std::string_view> names = [] {
-    std::vector<std::string_view> all;
-    for (const Group &group : kGroups)
-      for (std::string_view member : group.members)
-        if (!member.starts_with('@'))
-          all.push_back(member);
-    std::sort(all.begin(), all.end());
-    all.erase(std::unique(all.begin(), all.end()), all.end());
-    return all;
-  }();
-  return names;
-}
+static_assert(std::size(kGroupedNameStart) <= std::size_t{1} << 16, "NameId is 16 bits");
 
 } // namespace
 
@@ -54,23 +24,37 @@ const Group *find_group(std::string_view name) {
   return nullptr;
 }
 
-std::vector<std::string> expand_group(std::string_view name) {
-  std::vector<std::string> out;
-  const Group *group = find_group(name);
-  if (!group)
-    return out;
-  std::vector<std::string_view> visiting;
-  expand_into(*group, out, visiting);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+std::vector<std::string_view> expand_group(std::string_view name) {
+  std::vector<std::string_view> names;
+  if (const Group *group = find_group(name))
+    std::ranges::transform(group->expansion, std::back_inserter(names), name_of);
+  return names;
+}
+
+std::size_t grouped_name_count() { return std::size(kGroupedNameStart) - 1; }
+
+std::string_view name_of(NameId id) {
+  // Each name ends in a NUL, which the next start skips.
+  return {kGroupedNameText + kGroupedNameStart[id],
+          std::size_t{kGroupedNameStart[id + 1]} - kGroupedNameStart[id] - 1};
+}
+
+std::optional<NameId> id_of(std::string_view name) {
+  auto ids = std::views::iota(std::size_t{0}, grouped_name_count());
+  auto found = std::ranges::lower_bound(ids, name, {}, [](std::size_t id) {
+    return name_of(static_cast<NameId>(id));
+  });
+  if (found == ids.end() || name_of(static_cast<NameId>(*found)) != name)
+    return std::nullopt;
+  return static_cast<NameId>(*found);
 }
 
 bool is_known_name(std::string_view name) {
   if (name.empty() || name.starts_with('@'))
     return false;
-  const auto &names = systemd_names();
-  if (std::binary_search(names.begin(), names.end(), name))
+  // Every name systemd mentions in any group. @known covers them all upstream; the union
+  // keeps is_known_name() right where it does not (Debian's uretprobe, nfsservctl).
+  if (id_of(name))
     return true;
   return native_number(name) != __NR_SCMP_ERROR;
 }

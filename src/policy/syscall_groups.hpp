@@ -4,6 +4,9 @@
 // machine and nothing is read at run time.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,12 +14,19 @@
 
 namespace rf::syscalls {
 
+// A syscall name that some group lists, by its position among all of them in sorted order:
+// ids order as the names do, so sorted lists of them merge by comparing integers.
+using NameId = std::uint16_t;
+
 struct Group {
   std::string_view name; // with the '@': "@system-service"
   std::string_view help; // systemd's one-line description
   // Direct entries in systemd's order: syscall names and nested "@group" names.
   // Names of other architectures' calls (e.g. "socketcall") are kept, as systemd does.
   std::span<const std::string_view> members;
+  // The syscall names with nested groups resolved, by id: sorted and unique. Generated with
+  // the table, so expanding a group costs nothing at run time.
+  std::span<const NameId> expansion;
 };
 
 // All groups in systemd's order, @default first and @known last.
@@ -27,7 +37,14 @@ const Group *find_group(std::string_view name);
 
 // Syscall names of a group with nested groups expanded; sorted, unique.
 // Empty if the group does not exist.
-std::vector<std::string> expand_group(std::string_view name);
+std::vector<std::string_view> expand_group(std::string_view name);
+
+// How many names the groups list; their ids are 0 .. grouped_name_count() - 1.
+std::size_t grouped_name_count();
+// The name of an id below grouped_name_count().
+std::string_view name_of(NameId id);
+// The id of a name some group lists; nullopt for any other.
+std::optional<NameId> id_of(std::string_view name);
 
 // True if systemd lists the syscall (in @known or any group) or libseccomp knows
 // the name for some architecture. A name unknown to both is a typo, and callers

@@ -13,7 +13,8 @@
 namespace rf::seccomp {
 
 // Everything the filter depends on, as text: the seccomp directives of the policy, this
-// executable (a rebuilt or upgraded ringfence compiles anew) and libseccomp's version.
+// executable (its GNU build id: a rebuilt or upgraded ringfence compiles anew) and
+// libseccomp's version.
 std::string cache_key(const Policy &policy, FilterOptions options = {});
 
 // The program for `policy`: from the cache in `directory` when a trustworthy entry exists

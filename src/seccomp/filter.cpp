@@ -91,7 +91,7 @@ void plan_filter(const Policy &policy, Plan &plan) {
     return;
   }
   plan.default_action = kEnosys;
-  for (const std::string &name : syscalls::expand_group("@known"))
+  for (std::string_view name : syscalls::expand_group("@known"))
     if (std::optional<int> nr = number(plan, name))
       plan.actions[*nr] = deny_action;
   for (const auto &[name, action] : filter.entries)

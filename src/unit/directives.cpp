@@ -320,17 +320,19 @@ Status ip_accounting(Fold &f, std::string_view v) { return boolean_into(v, f.p.i
 
 // ---- seccomp ----
 
-// Resolves a syscall name or @group to the names it stands for.
-Result<std::vector<std::string>> syscall_names(std::string_view word) {
-  if (word.starts_with('@')) {
-    if (!syscalls::find_group(word))
-      return bad("unknown system call group '" + std::string(word) +
-                 "' (`ringfence syscalls` lists them)");
-    return syscalls::expand_group(word);
+// A SystemCallFilter=/SystemCallLog= word: the @group it names, or nullptr for a single
+// syscall name. An unknown group or name is an error: ignored, it would fail open.
+Result<const syscalls::Group *> group_or_syscall(std::string_view word) {
+  if (!word.starts_with('@')) {
+    if (!syscalls::is_known_name(word))
+      return bad("unknown system call '" + std::string(word) + "'");
+    return nullptr;
   }
-  if (!syscalls::is_known_name(word))
-    return bad("unknown system call '" + std::string(word) + "'");
-  return std::vector<std::string>{std::string(word)};
+  const syscalls::Group *group = syscalls::find_group(word);
+  if (!group)
+    return bad("unknown system call group '" + std::string(word) +
+               "' (`ringfence syscalls` lists them)");
+  return group;
 }
 
 Result<int> entry_action(std::string_view text) {
@@ -340,6 +342,25 @@ Result<int> entry_action(std::string_view text) {
   if (!e)
     return bad("invalid error number '" + std::string(text) + "' (an errno name, 1..4095, or kill)");
   return *e;
+}
+
+// One SystemCallFilter= word (a @group, or the single `name` when `group` is nullptr) into the
+// filter: its names become entries with `action`, or leave it.
+void fold_syscall_word(SyscallFilter &filter, const syscalls::Group *group, std::string_view name,
+                       bool invert, int action) {
+  bool add = invert != filter.allow_list; // deny entry in deny list, allow entry in allow list
+  // "~name:errno" in an allow list denies with that errno: an entry too.
+  bool entry = add || (filter.allow_list && action != kDefaultAction);
+  if (group && entry)
+    filter.entries.assign(group->expansion, action);
+  else if (group)
+    filter.entries.erase(group->expansion);
+  else if (entry)
+    filter.entries.assign(name, action);
+  else
+    filter.entries.erase(name);
+  if (!group)
+    filter.named_explicitly.insert(std::string(name));
 }
 
 // systemd 252's config_parse_syscall_filter(): the first assignment fixes the mode, an
@@ -356,8 +377,8 @@ Status system_call_filter(Fold &f, std::string_view v) {
     SyscallFilter filter;
     filter.allow_list = !invert;
     if (filter.allow_list)
-      for (const auto &name : syscalls::expand_group("@default"))
-        filter.entries[name] = kDefaultAction;
+      if (const syscalls::Group *defaults = syscalls::find_group("@default"))
+        filter.entries.assign(defaults->expansion, kDefaultAction);
     f.p.syscall_filter = std::move(filter);
   }
   SyscallFilter &filter = *f.p.syscall_filter;
@@ -373,20 +394,10 @@ Status system_call_filter(Fold &f, std::string_view v) {
       if (!invert)
         return bad("allow-listed system calls cannot take an error number ('" + word + "')");
     }
-    auto resolved = syscall_names(name);
-    if (!resolved)
-      return resolved.error();
-    bool add = invert != filter.allow_list; // deny entry in deny list, allow entry in allow list
-    for (const auto &call : *resolved) {
-      if (add)
-        filter.entries[call] = action;
-      else if (filter.allow_list && action != kDefaultAction)
-        filter.entries[call] = action; // "~name:errno" in an allow list denies with that errno
-      else
-        filter.entries.erase(call);
-    }
-    if (!name.starts_with('@'))
-      filter.named_explicitly.insert(std::string(name));
+    auto group = group_or_syscall(name);
+    if (!group)
+      return group.error();
+    fold_syscall_word(filter, *group, name, invert, action);
   }
   return Ok{};
 }
@@ -431,16 +442,21 @@ Status system_call_log(Fold &f, std::string_view v) {
   if (!f.p.syscall_log)
     f.p.syscall_log = SyscallLog{!invert, {}};
   SyscallLog &log = *f.p.syscall_log;
+  auto fold = [&log, listed = invert != log.allow_list](std::string_view call) {
+    if (listed)
+      log.names.emplace(call);
+    else
+      log.names.erase(std::string(call));
+  };
   for (const auto &word : simple_words(v)) {
-    auto resolved = syscall_names(word);
-    if (!resolved)
-      return resolved.error();
-    for (const auto &call : *resolved) {
-      if (invert != log.allow_list)
-        log.names.insert(call);
-      else
-        log.names.erase(call);
-    }
+    auto group = group_or_syscall(word);
+    if (!group)
+      return group.error();
+    if (!*group)
+      fold(word);
+    else
+      for (syscalls::NameId id : (*group)->expansion)
+        fold(syscalls::name_of(id));
   }
   return Ok{};
 }

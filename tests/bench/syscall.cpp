@@ -221,11 +221,11 @@ int load_systemd_stack() {
     Filter f = new_filter(eperm);
     std::set<std::string> names;
     for (const char *group : {"@system-service", "@default"})
-      for (const std::string &n : rf::syscalls::expand_group(group))
-        names.insert(n);
+      for (std::string_view n : rf::syscalls::expand_group(group))
+        names.emplace(n);
     for (const char *group : {"@privileged", "@resources"})
-      for (const std::string &n : rf::syscalls::expand_group(group))
-        names.erase(n);
+      for (std::string_view n : rf::syscalls::expand_group(group))
+        names.erase(std::string(n));
     for (const std::string &n : names)
       rule(f, SCMP_ACT_ALLOW, n.c_str());
     done(f);

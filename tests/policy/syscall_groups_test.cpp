@@ -82,8 +82,26 @@ std::vector<std::string> to_strings(std::span<const std::string_view> views) {
   return {views.begin(), views.end()};
 }
 
-bool contains(const std::vector<std::string> &names, std::string_view name) {
+bool contains(const std::vector<std::string_view> &names, std::string_view name) {
   return std::binary_search(names.begin(), names.end(), name);
+}
+
+// The group's syscall names found the slow way, from the direct members: what the generator
+// must have emitted as the expansion.
+void expand_recursively(const sc::Group &group, std::set<std::string_view> &names,
+                        std::vector<std::string_view> &visiting) {
+  ASSERT_EQ(std::count(visiting.begin(), visiting.end(), group.name), 0) << "cycle at " << group.name;
+  visiting.push_back(group.name);
+  for (std::string_view member : group.members) {
+    if (!member.starts_with('@')) {
+      names.insert(member);
+      continue;
+    }
+    const sc::Group *nested = sc::find_group(member);
+    ASSERT_NE(nested, nullptr) << member;
+    expand_recursively(*nested, names, visiting);
+  }
+  visiting.pop_back();
 }
 
 } // namespace
@@ -173,6 +191,48 @@ TEST(SyscallGroups, ExpandIncludesNestedGroupsAndOnlyThem) {
 
   EXPECT_TRUE(sc::expand_group("@nope").empty());
   EXPECT_TRUE(sc::expand_group("aio").empty());
+}
+
+TEST(SyscallGroups, ExpansionEqualsRecursiveExpansionOfMembers) {
+  for (const auto &group : sc::groups()) {
+    SCOPED_TRACE(std::string(group.name));
+    std::set<std::string_view> expected;
+    std::vector<std::string_view> visiting;
+    expand_recursively(group, expected, visiting);
+    // std::set orders as std::string_view compares: sorted and unique, as the table must be.
+    std::vector<std::string_view> names;
+    for (sc::NameId id : group.expansion)
+      names.push_back(sc::name_of(id));
+    EXPECT_EQ(names, std::vector<std::string_view>(expected.begin(), expected.end()))
+        << "regenerate with tools/gen-syscall-groups";
+    EXPECT_EQ(sc::expand_group(group.name), names);
+  }
+}
+
+// Ids order as the names do (what lets SyscallEntries merge by comparing integers), and
+// every name some group lists has one.
+TEST(SyscallGroups, NameIdsFollowTheNamesOrder) {
+  ASSERT_GT(sc::grouped_name_count(), 500u);
+  for (std::size_t id = 0; id < sc::grouped_name_count(); ++id) {
+    auto name = sc::name_of(static_cast<sc::NameId>(id));
+    ASSERT_FALSE(name.empty());
+    EXPECT_EQ(name.find('\0'), std::string_view::npos);
+    EXPECT_EQ(sc::id_of(name), id) << name;
+    if (id > 0) {
+      EXPECT_LT(sc::name_of(static_cast<sc::NameId>(id - 1)), name);
+    }
+  }
+  for (const auto &group : sc::groups()) {
+    for (std::string_view member : group.members) {
+      if (!member.starts_with('@')) {
+        EXPECT_TRUE(sc::id_of(member)) << member;
+      }
+    }
+  }
+  EXPECT_EQ(sc::id_of("cachestat"), std::nullopt); // libseccomp's, in no group of systemd 252
+  EXPECT_EQ(sc::id_of(""), std::nullopt);
+  EXPECT_EQ(sc::id_of("zzz"), std::nullopt);
+  EXPECT_EQ(sc::id_of("@default"), std::nullopt);
 }
 
 TEST(SyscallGroups, EveryGroupedNameIsKnown) {

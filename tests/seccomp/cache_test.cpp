@@ -10,7 +10,10 @@
 #include <cstring>
 #include <dirent.h>
 #include <iostream>
+#include <seccomp.h>
+#include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace rf;
 
@@ -44,6 +47,45 @@ TEST(SeccompCache, KeyDependsOnEverySeccompDirective) {
                             "RestrictRealtime=yes\n", "RestrictSUIDSGID=yes\n",
                             "SystemCallLog=getpid\n"})
     EXPECT_NE(base, seccomp::cache_key(policy_of(std::string(kSystemService) + extra))) << extra;
+}
+
+// The key's text, line by line (what the entry stores and load() compares whole).
+TEST(SeccompCache, KeyListsEveryEntryAndSettingAsText) {
+  Policy policy = policy_of("SystemCallFilter=~mount:EBADF reboot:kill umount2\n"
+                            "SystemCallErrorNumber=EPERM\nSystemCallArchitectures=native\n"
+                            "SystemCallLog=getpid\nRestrictAddressFamilies=AF_UNIX AF_INET6\n"
+                            "RestrictNamespaces=yes\nLockPersonality=yes\nRestrictSUIDSGID=yes\n");
+  std::string key = seccomp::cache_key(policy, {true});
+  const scmp_version *v = seccomp_version();
+  std::string expected = "notify\nentry v2\n" + std::string(seccomp::kProgramForm) +
+                         "\nlibseccomp " + std::to_string(v->major) + "." +
+                         std::to_string(v->minor) + "." + std::to_string(v->micro) +
+                         "\ndeny\nmount=9\nreboot=-2\numount2=-1\nnamed mount\nnamed reboot\n"
+                         "named umount2\nerrno 1\narch native\nlog\nlog getpid\naf\naf 1\naf 10\n"
+                         "ns 0\nflags P--S\n";
+  ASSERT_NE(key.find('\n'), std::string::npos);
+  EXPECT_EQ(key.substr(key.find('\n') + 1), expected);
+  EXPECT_EQ(seccomp::cache_key(policy_of("SystemCallErrorNumber=kill\nLockPersonality=yes\n"), {})
+                .substr(key.find('\n') + 1),
+            "errno\nentry v2\n" + std::string(seccomp::kProgramForm) + "\nlibseccomp " +
+                std::to_string(v->major) + "." +
+                std::to_string(v->minor) + "." + std::to_string(v->micro) +
+                "\nerrno kill\nflags P---\n");
+}
+
+// The key's first line names this executable by the GNU build id in its image, the one readelf
+// reads from the file: no /proc/self/exe lookup per launch, and a rebuild with other code
+// gets other keys.
+TEST(SeccompCache, KeyNamesTheExecutableByItsBuildId) {
+  char self[4096] = {};
+  ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
+  auto notes = test::run_command({"/usr/bin/readelf", "-n", self});
+  ASSERT_EQ(notes.status, 0) << notes.err;
+  std::size_t at = notes.out.find("Build ID: ");
+  ASSERT_NE(at, std::string::npos) << "the test binary has no build id:\n" << notes.out;
+  std::string build_id = notes.out.substr(at + 10, notes.out.find('\n', at) - at - 10);
+  std::string key = seccomp::cache_key(policy_of(kSystemService));
+  EXPECT_EQ(key.substr(0, key.find('\n')), "build-id " + build_id);
 }
 
 TEST(SeccompCache, CachedProgramIsTheCompiledOneAndIsReused) {
@@ -98,6 +140,20 @@ TEST(SeccompCache, EntryOfAnotherKeyIsNotTaken) {
   Result<seccomp::CompiledFilter> expected = seccomp::compile(deny);
   ASSERT_TRUE(got && expected);
   EXPECT_TRUE(same_program(*got, *expected));
+}
+
+// The directory and its parent are made on first use (/run is a tmpfs), root's and private.
+TEST(SeccompCache, MissingDirectoryIsMadePrivate) {
+  RF_REQUIRE_ROOT();
+  test::TempDir dir;
+  std::string cache = dir / "ringfence/seccomp";
+  ASSERT_TRUE(seccomp::compile_cached(policy_of(kSystemService), cache));
+  EXPECT_EQ(entries(cache), 1);
+  struct stat st {};
+  ASSERT_EQ(::stat(cache.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_TRUE(seccomp::compile_cached(policy_of(kSystemService), cache)); // found, not made
+  EXPECT_EQ(entries(cache), 1);
 }
 
 TEST(SeccompCache, DirectoryOthersCanWriteIsNotUsed) {

@@ -202,8 +202,8 @@ constexpr const char *kHardened = "SystemCallFilter=@system-service\n"
                                   "RestrictRealtime=yes\nRestrictSUIDSGID=yes\n";
 
 // The number of a call on an ABI (libseccomp's table), -1 if that ABI has no such call.
-int abi_number(std::uint32_t arch, const std::string &name) {
-  int nr = seccomp_syscall_resolve_name_arch(arch, name.c_str());
+int abi_number(std::uint32_t arch, std::string_view name) {
+  int nr = seccomp_syscall_resolve_name_arch(arch, std::string(name).c_str());
   return nr < 0 ? -1 : nr;
 }
 
@@ -212,7 +212,7 @@ void expect_same_actions_as_native(const std::string &unit, std::uint32_t scmp_a
                                    std::uint32_t audit_arch) {
   auto prog = program_of(policy_of(unit));
   int compared = 0;
-  for (const std::string &name : syscalls::expand_group("@known")) {
+  for (std::string_view name : syscalls::expand_group("@known")) {
     int native = abi_number(SCMP_ARCH_X86_64, name), other = abi_number(scmp_arch, name);
     if (native < 0 || other < 0)
       continue;
@@ -457,7 +457,7 @@ TEST(SeccompDenyList, EntryKillOverridesTheErrorNumber) {
 
 TEST(SeccompDenyList, GroupDeniesEveryMember) {
   Policy p = policy_of("SystemCallFilter=~@resources\nSystemCallErrorNumber=EPERM\n");
-  for (const std::string &name : syscalls::expand_group("@resources")) {
+  for (std::string_view name : syscalls::expand_group("@resources")) {
     int nr = syscalls::native_number(name);
     if (nr >= 0) {
       EXPECT_EQ(verdict(p, nr), errno_action(EPERM)) << name;
