@@ -233,7 +233,19 @@ Result<CgroupDir> CgroupDir::create(const std::string &path) {
   return dir;
 }
 
-Status CgroupDir::kill_all() { return kill_cgroup(path_); }
+Status CgroupDir::kill_all() {
+  if (auto status = write_cgroup_file(fd_.get(), "cgroup.kill", "1"); !status)
+    return status.error().wrap("Failed to kill the processes of cgroup '" + path_ + "'");
+  return Ok{};
+}
+
+bool CgroupDir::remove_if_empty() {
+  if (!owned_ || ::rmdir(path_.c_str()) == 0 || errno == ENOENT) {
+    owned_ = false;
+    fd_.reset();
+  }
+  return !owned_;
+}
 
 Status CgroupDir::remove() {
   if (!owned_)

@@ -81,6 +81,10 @@ public:
   // SIGKILLs every process in the cgroup and its descendants (cgroup.kill,
   // Linux 5.14+). Returns before they are gone; remove() waits for that.
   Status kill_all();
+  // Removes the cgroup if nothing is left in it (no process, no child cgroup): the usual
+  // end of a run, which then needs no kill. rmdir is the cheapest test of that. True when
+  // the guard owns nothing any more.
+  bool remove_if_empty();
   // Removes the cgroup and any the service made below it (remove_cgroup_tree).
   // After success the guard owns nothing; calling it again is a no-op.
   Status remove();

@@ -722,7 +722,7 @@ RunOutcome Invocation::run() {
       if (notifications->has_waiting())
         answer(*notifications);
     // The run is over when the main process is: whatever it left behind goes with it.
-    Status killed = cgroup_->kill_all();
+    Status killed = cgroup_->remove_if_empty() ? Status(Ok{}) : cgroup_->kill_all();
     read_ip_accounting();
     report_denials(true); // the last ones: nothing in the cgroup runs any more
     Status removed = cgroup_->remove();

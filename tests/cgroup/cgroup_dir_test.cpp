@@ -5,7 +5,9 @@
 
 #include <csignal>
 #include <linux/magic.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 namespace rf::cgroup {
 namespace {
@@ -134,6 +136,34 @@ TEST(CgroupDir, ClonedProcessRunsInCgroupUntilKilled) {
 
   ASSERT_TRUE(dir->remove());
   EXPECT_FALSE(path_exists(where.path()));
+}
+
+// The usual end of a run: the service is gone, and the rmdir that proves it is the removal.
+// A cgroup with a process or a child cgroup in it stays, for kill_all() and remove().
+TEST(CgroupDir, RemoveIfEmptyTakesOnlyAnEmptyCgroup) {
+  RF_REQUIRE_ROOT();
+  TestCgroupPath where;
+  Result<CgroupDir> dir = CgroupDir::create(where.path());
+  ASSERT_TRUE(dir) << dir.error().message();
+  pid_t child = clone_into_cgroup(dir->fd(), [] {
+    for (;;)
+      pause();
+    return 0;
+  });
+  ASSERT_GT(child, 0) << std::strerror(errno);
+  EXPECT_FALSE(dir->remove_if_empty());
+  EXPECT_TRUE(path_exists(where.path()));
+  ASSERT_TRUE(dir->kill_all());
+  EXPECT_TRUE(WIFSIGNALED(wait_for(child)));
+
+  ASSERT_EQ(::mkdir((where.path() + "/sub").c_str(), 0755), 0);
+  EXPECT_FALSE(dir->remove_if_empty());
+  ASSERT_EQ(::rmdir((where.path() + "/sub").c_str()), 0);
+
+  EXPECT_TRUE(dir->remove_if_empty());
+  EXPECT_FALSE(path_exists(where.path()));
+  EXPECT_TRUE(dir->remove_if_empty()); // owns nothing any more
+  EXPECT_TRUE(dir->remove());
 }
 
 TEST(CgroupDir, RemoveRightAfterKillAllSucceeds) {
