@@ -1,5 +1,7 @@
 #include "launch/credentials.hpp"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -98,6 +100,17 @@ Result<Credentials> resolve_credentials(const Policy &policy,
   std::sort(creds.groups.begin(), creds.groups.end());
   creds.groups.erase(std::unique(creds.groups.begin(), creds.groups.end()), creds.groups.end());
   return creds;
+}
+
+// The kernel's highest capability (what /proc/sys/kernel/cap_last_cap says): the largest
+// number PR_CAPBSET_READ accepts, found in six prctl() calls, cheaper than reading /proc.
+int last_capability() {
+  int known = 0, unknown = 64; // the bounding set is 64 bits wide
+  while (unknown - known > 1) {
+    int middle = (known + unknown) / 2;
+    (::prctl(PR_CAPBSET_READ, middle, 0, 0, 0) >= 0 ? known : unknown) = middle;
+  }
+  return known;
 }
 
 } // namespace rf::launch

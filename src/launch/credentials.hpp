@@ -27,4 +27,7 @@ Result<std::optional<Account>> resolve_account(const Policy &policy);
 // User=, only SupplementaryGroups= (the caller's own groups are never inherited).
 Result<Credentials> resolve_credentials(const Policy &policy, const std::optional<Account> &account);
 
+// The kernel's highest capability number, as /proc/sys/kernel/cap_last_cap says.
+int last_capability();
+
 } // namespace rf::launch

@@ -76,13 +76,6 @@ Result<std::string> new_invocation_id() {
   return id;
 }
 
-int last_capability() {
-  UniqueFd fd(::open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC));
-  char text[16] = {};
-  if (fd && ::read(fd.get(), text, sizeof text - 1) > 0)
-    return std::atoi(text);
-  return CAP_LAST_CAP;
-}
 
 std::string basename_of(const std::string &path) {
   std::size_t slash = path.rfind('/');
