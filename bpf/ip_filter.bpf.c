@@ -78,7 +78,8 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 	__u32 tgid = in_task ? bpf_get_current_pid_tgid() >> 32 : 0;
 	/* A socket call is made by the task it runs in; a packet may be sent from a timer. */
 	int socket_call = kind == SANDBOX_EVENT_CONNECT_DENIED || kind == SANDBOX_EVENT_SENDMSG_DENIED;
-	struct sandbox_denial_key key = {.cgroup = cgroup, .tgid = socket_call ? tgid : 0,
+	int by_process = socket_call && run && run->process_keys < SANDBOX_PROCESS_KEYS;
+	struct sandbox_denial_key key = {.cgroup = cgroup, .tgid = by_process ? tgid : 0,
 					 .kind = kind, .family = family, .protocol = protocol,
 					 .port = port};
 	if (words == 1)
@@ -88,7 +89,9 @@ static __always_inline void record_denial(__u64 cgroup, __u8 kind, __u8 family, 
 	struct sandbox_denial *d = bpf_map_lookup_elem(&denials, &key);
 	if (!d) {
 		struct sandbox_denial fresh = {};
-		bpf_map_update_elem(&denials, &key, &fresh, BPF_NOEXIST); /* EEXIST: a racing CPU */
+		/* EEXIST: a racing CPU made it */
+		if (bpf_map_update_elem(&denials, &key, &fresh, BPF_NOEXIST) == 0 && by_process && run)
+			__sync_fetch_and_add(&run->process_keys, 1);
 		d = bpf_map_lookup_elem(&denials, &key);
 	}
 	if (!d) {
@@ -247,7 +250,9 @@ static __always_inline __u32 cache_slot(__u32 word, __u32 bits)
 }
 
 /* The verdict on an IPv4 address: this CPU's cache of the run, else the rules (whose
- * verdict it then keeps). */
+ * verdict it then keeps). An entry is one 64-bit word (address, valid bit, verdict bit):
+ * on the 64-bit JITs ringfence runs on (x86-64, arm64) a nested program on this CPU reads
+ * it whole or not at all. */
 static __always_inline enum verdict verdict4(struct sandbox_packet_state *run, __u64 cgroup,
 					     __u32 addr, __u32 flags)
 {
@@ -342,8 +347,13 @@ static __always_inline void record_drop(struct __sk_buff *skb, __u64 cgroup, int
 		load(skb, egress ? 12 : 16, local.addr, 4);
 	else
 		load(skb, egress ? 8 : 24, local.addr, 16);
+	/*
+	 * A packet sent in a task of the run names it; one sent from a timer or softirq (a
+	 * retransmission, say) runs in whatever task was current, which names no one.
+	 */
+	int sent_by_run = egress && bpf_get_current_cgroup_id() == cgroup;
 	record_denial(cgroup, egress ? SANDBOX_EVENT_EGRESS_DROP : SANDBOX_EVENT_INGRESS_DROP,
-		      family, protocol, ports[egress ? 1 : 0], remote, words, egress, &local);
+		      family, protocol, ports[egress ? 1 : 0], remote, words, sent_by_run, &local);
 }
 
 /*
@@ -357,7 +367,9 @@ static __always_inline int read_header(struct __sk_buff *skb, __u32 header_len, 
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	if (data + header_len <= end) {
-		const __u32 *from = data + addr_at; /* word loads: the offsets are multiples of 4 */
+		/* Word loads at offsets that are multiples of 4: skb->data's own alignment is not
+		 * known, which x86-64 and arm64 do not mind. */
+		const __u32 *from = data + addr_at;
 		*protocol = *((__u8 *)data + protocol_at);
 		addr[0] = from[0];
 		if (words == 4) {

@@ -1,7 +1,7 @@
 /*
- * Each run's event ring buffer, as the programs of ip_filter.bpf.c and syscall_trace.bpf.c
- * find it: in their own map-in-map `run_events`, under the run's cgroup id (user space adds
- * the same ring buffer to both). Included by BPF C only.
+ * Each run's event ring buffer, as the program of syscall_trace.bpf.c finds it: in its
+ * map-in-map `run_events`, under the run's cgroup id (user space adds it). Included by BPF C
+ * only.
  */
 #ifndef RINGFENCE_RUN_EVENTS_BPF_H
 #define RINGFENCE_RUN_EVENTS_BPF_H

@@ -164,8 +164,8 @@ struct sandbox_denial_key {
 
 struct sandbox_denial {
 	__u64 count;
-	__u32 tgid; /* the key's process; for dropped packets the task the last one was sent in,
-		     * 0 when not known (inbound packets) */
+	__u32 tgid; /* the last process: for dropped packets a task of the run the last one
+		     * was sent in, 0 when none (inbound, or sent from a timer or softirq) */
 	__u16 local_port; /* dropped packets: the local port of the last one (host order) */
 	__u16 pad;
 	__u8 comm[SANDBOX_COMM_LEN];
@@ -178,8 +178,17 @@ struct sandbox_denial {
  * table never misses a count that `total` includes. */
 struct sandbox_run_refusals {
 	__u64 total;
-	__u64 unattributed; /* refusals that found the denials table full */
+	__u64 unattributed;  /* refusals that found the denials table full */
+	__u64 process_keys;  /* `denials` entries of this run keyed by a process */
 };
+
+/*
+ * A run keys at most this many `denials` entries by process: past it, its refused socket
+ * calls count per destination only (tgid 0 in the key; the entry names the last process),
+ * so that a service starting a process per attempt cannot fill the table every run under
+ * the parent shares.
+ */
+#define SANDBOX_PROCESS_KEYS 4096
 
 /*
  * The seccomp filter's kills in the audit trail (bpf/syscall_trace.bpf.c). One program
@@ -209,23 +218,18 @@ struct sandbox_syscall_rule {
 };
 
 /* sandbox_trace_event.type */
-#define SANDBOX_TRACE_CONNECT 1	       /* connect() refused (cgroup/connect4|6) */
-#define SANDBOX_TRACE_SENDMSG 2	       /* an unconnected send refused (cgroup/sendmsg4|6) */
 #define SANDBOX_TRACE_SYSCALL_KILLED 4 /* a call the seccomp filter answered with a kill */
 
 /*
- * One attempt, through the run's ring buffer: who made it (and the address the caller
- * passed). The counts are the tables' (sandbox_denial, sandbox_syscall_rule), so an event
- * lost to a full ring buffer loses only the name.
+ * One kill, through the run's ring buffer: who was killed. The count is the table's
+ * (sandbox_syscall_rule), so an event lost to a full ring buffer loses only the name.
  */
 struct sandbox_trace_event {
-	__u8 type;   /* SANDBOX_TRACE_* */
-	__u8 family; /* connect/send: AF_INET or AF_INET6 (a v4-mapped address is AF_INET) */
-	__u16 port;  /* connect/send: the port passed, host order */
-	__u32 tgid;  /* what user space calls the pid */
-	__s32 result; /* connect/send: -EPERM */
-	__u32 nr;     /* the system call */
-	__u8 addr[SANDBOX_ADDR_LEN]; /* connect/send: network order; IPv4 in the first 4 bytes */
+	__u8 type; /* SANDBOX_TRACE_* */
+	__u8 pad0[3];
+	__u32 tgid; /* what user space calls the pid */
+	__u32 nr;   /* the system call */
+	__u32 pad1;
 	__u8 comm[SANDBOX_COMM_LEN];
 };
 
@@ -247,10 +251,10 @@ SANDBOX_ABI_ASSERT(sizeof(struct sandbox_packet_state) == 152 + 8 * SANDBOX_VERD
 		   "sandbox_packet_state layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial_key) == 40, "sandbox_denial_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_denial) == 48, "sandbox_denial layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct sandbox_run_refusals) == 16,
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_run_refusals) == 24,
 		   "sandbox_run_refusals layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_key) == 16, "sandbox_syscall_key layout changed");
 SANDBOX_ABI_ASSERT(sizeof(struct sandbox_syscall_rule) == 40, "sandbox_syscall_rule layout changed");
-SANDBOX_ABI_ASSERT(sizeof(struct sandbox_trace_event) == 48, "sandbox_trace_event layout changed");
+SANDBOX_ABI_ASSERT(sizeof(struct sandbox_trace_event) == 32, "sandbox_trace_event layout changed");
 
 #endif /* RINGFENCE_SANDBOX_ABI_H */

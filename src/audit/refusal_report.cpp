@@ -16,7 +16,8 @@ std::vector<std::string> RefusalReport::records(const RunIdentity &run, const ti
   std::vector<std::string> out;
 
   for (const netfilter::Denial &d : ip) {
-    std::uint64_t &reported = ip_reported_[{d.kind, d.family, d.protocol, d.port, d.addr, d.pid}];
+    std::uint64_t &reported =
+        ip_reported_[{d.kind, d.family, d.protocol, d.port, d.addr, d.process}];
     if (d.count <= reported)
       continue;
     DenialFacts facts{d.kind, d.family, d.protocol, d.port, d.addr, d.count - reported,

@@ -33,7 +33,7 @@ public:
 
 private:
   using Address = std::array<std::uint8_t, 16>;
-  // kind family protocol port addr process
+  // kind family protocol port addr process: one table entry (Denial::process)
   using IpKey = std::tuple<int, int, int, std::uint16_t, Address, pid_t>;
   std::map<IpKey, std::uint64_t> ip_reported_; // each table entry's count in records so far
   Ledger<int, int> syscalls_; // by syscall number

@@ -48,7 +48,8 @@ struct MountPlan {
   static constexpr std::size_t kMaxCgroup2Mounts = 8;
   std::vector<std::string> cgroup2_mounts; // each gets the service's cgroup bound over it
   std::string own_cgroup;                  // file-system path of the invocation cgroup
-  std::vector<std::string> read_only_mounts; // made read-only with all below them (cgroup::control_mounts)
+  // Made read-only with all mounts below them (cgroup::control_mounts).
+  std::vector<std::string> read_only_mounts;
   std::vector<std::string> read_only_paths;  // bound onto themselves read-only
 };
 

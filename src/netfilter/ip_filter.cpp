@@ -194,9 +194,10 @@ Status detach_other_programs(int parent_fd, std::uint32_t ours, bool runs_alive)
 Status take_maps(ip_filter &skel, FilterMaps &maps) {
   for (const MapSlot &slot : kMaps) {
     const bpf_map *map = bpf_object__find_map_by_name(skel.obj, slot.name);
+    if (!map)
+      return Error::msg(std::string("The IP filter object has no map ") + slot.name);
     UniqueFd &out = maps.*slot.fd;
-    if (map)
-      out.reset(::fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3));
+    out.reset(::fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3));
     if (!out)
       return Error::from_errno(std::string("Failed to keep the IP filter map ") + slot.name);
   }
@@ -233,10 +234,14 @@ Result<std::optional<ProgramIds>> whole_set(int parent_fd, std::uint32_t ours) {
 // alive: a set whose programs are all still attached is the set the advert describes.
 constexpr const char *kSetXattr = "trusted.ringfence.ip_filter";
 
+std::string build_text() {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(build_id()));
+  return text;
+}
+
 void advertise(int parent_fd, const ProgramIds &programs, const FilterMaps &maps) {
-  char build[17];
-  std::snprintf(build, sizeof build, "%016llx", static_cast<unsigned long long>(build_id()));
-  std::string text = std::string("build=") + build + " programs=";
+  std::string text = "build=" + build_text() + " programs=";
   for (std::size_t i = 0; i < programs.size(); ++i)
     text += (i ? "," : "") + std::to_string(programs[i]);
   for (const MapSlot &slot : kMaps)
@@ -251,31 +256,64 @@ std::uint32_t parse_id(std::string_view text) {
   return ec == std::errc() && end == text.data() + text.size() ? id : 0;
 }
 
-// Whether each hook has the program the comma-separated ids name for it attached.
-bool all_attached(int parent_fd, std::string_view ids) {
-  for (const ProgramSlot &slot : kPrograms) {
+// The programs the comma-separated ids name, one per hook in kPrograms' order, if each is
+// attached to its hook; nullopt otherwise.
+std::optional<ProgramIds> attached_programs(int parent_fd, std::string_view ids) {
+  ProgramIds programs{};
+  for (std::size_t i = 0; i < programs.size(); ++i) {
     std::size_t comma = std::min(ids.find(','), ids.size());
-    std::uint32_t id = parse_id(ids.substr(0, comma));
+    programs[i] = parse_id(ids.substr(0, comma));
     ids = ids.substr(std::min(comma + 1, ids.size()));
-    Result<std::vector<std::uint32_t>> attached = attached_ids(parent_fd, slot.type);
-    if (id == 0 || !attached || std::find(attached->begin(), attached->end(), id) == attached->end())
-      return false;
+    Result<std::vector<std::uint32_t>> attached = attached_ids(parent_fd, kPrograms[i].type);
+    if (programs[i] == 0 || !attached ||
+        std::find(attached->begin(), attached->end(), programs[i]) == attached->end())
+      return std::nullopt;
   }
-  return ids.empty();
+  if (!ids.empty())
+    return std::nullopt;
+  return programs;
+}
+
+// The ids of the maps the set's programs use: the egress program's (every map but
+// `policies`) and the connect4 program's (`policies` with the rules).
+std::vector<std::uint32_t> maps_in_use(const ProgramIds &programs) {
+  static_assert(kPrograms[0].type == BPF_CGROUP_INET4_CONNECT &&
+                kPrograms[std::size(kPrograms) - 1].type == BPF_CGROUP_INET_EGRESS);
+  std::vector<std::uint32_t> used;
+  for (std::uint32_t id : {programs.front(), programs.back()}) {
+    UniqueFd program;
+    if (std::optional<std::vector<std::uint32_t>> maps = our_program(id, program))
+      used.insert(used.end(), maps->begin(), maps->end());
+  }
+  return used;
+}
+
+// The map `id` if the set's programs use it and it has the name the advert gives it.
+UniqueFd advertised_map(std::uint32_t id, std::string_view name,
+                        const std::vector<std::uint32_t> &in_use) {
+  if (std::find(in_use.begin(), in_use.end(), id) == in_use.end())
+    return UniqueFd();
+  UniqueFd map(bpf_map_get_fd_by_id(id));
+  bpf_map_info info{};
+  std::uint32_t length = sizeof info;
+  if (!map || bpf_obj_get_info_by_fd(map.get(), &info, &length) < 0 || info.name != name)
+    return UniqueFd();
+  return map;
 }
 
 // This build's set as the parent's advert describes it, if every program of it is still
-// attached; nullopt otherwise (no advert, another build's, a set since detached).
+// attached and uses the maps it names, under those names; nullopt otherwise (no advert,
+// another build's, a set since detached, an advert that does not describe the set).
 std::optional<FilterMaps> advertised_set(int parent_fd) {
   char buffer[512];
   ssize_t n = ::fgetxattr(parent_fd, kSetXattr, buffer, sizeof buffer);
   if (n <= 0)
     return std::nullopt;
   std::string_view text(buffer, static_cast<std::size_t>(n));
-  char build[17];
-  std::snprintf(build, sizeof build, "%016llx", static_cast<unsigned long long>(build_id()));
   FilterMaps maps;
-  bool build_matches = false, programs_attached = false;
+  bool build_matches = false;
+  std::optional<ProgramIds> programs;
+  std::vector<std::uint32_t> in_use;
   for (std::size_t at = 0; at < text.size();) {
     std::size_t end = std::min(text.find(' ', at), text.size());
     std::string_view field = text.substr(at, end - at);
@@ -285,14 +323,17 @@ std::optional<FilterMaps> advertised_set(int parent_fd) {
       return std::nullopt;
     std::string_view name = field.substr(0, eq), value = field.substr(eq + 1);
     if (name == "build") {
-      build_matches = value == build;
-    } else if (name == "programs") {
-      programs_attached = build_matches && all_attached(parent_fd, value);
-    } else if (UniqueFd *slot = map_slot(maps, name); slot && programs_attached) {
-      slot->reset(bpf_map_get_fd_by_id(parse_id(value)));
+      build_matches = value == build_text();
+    } else if (name == "programs" && build_matches) {
+      programs = attached_programs(parent_fd, value);
+      if (!programs)
+        return std::nullopt;
+      in_use = maps_in_use(*programs);
+    } else if (UniqueFd *slot = map_slot(maps, name); slot && programs) {
+      *slot = advertised_map(parse_id(value), name, in_use);
     }
   }
-  if (!programs_attached || !complete(maps))
+  if (!programs || !complete(maps))
     return std::nullopt;
   return maps;
 }
@@ -379,6 +420,31 @@ void erase_rules(const FilterMaps &maps, std::uint64_t cgroup_id,
       bpf_map_delete_elem(rules_map(maps, prefix, allow), &key);
     }
   }
+}
+
+// One zeroed value per possible CPU, as the kernel reads and writes a per-CPU entry: with a
+// shorter buffer it would copy other memory into the other CPUs' flags and verdicts.
+Result<std::vector<sandbox_packet_state>> per_cpu_states() {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0)
+    return Error::from_errno("Failed to read the number of possible CPUs",
+                             cpus < 0 ? -cpus : EINVAL);
+  return std::vector<sandbox_packet_state>(static_cast<std::size_t>(cpus));
+}
+
+// Deletes the entries of a map keyed by cgroup id whose cgroup is not live. Passed-in socket
+// entries (socket cookie | 1 << 63) outlive runs: their locked filters still look them up.
+void sweep_run_entries(int map_fd, const std::set<std::uint64_t> &live) {
+  std::vector<std::uint64_t> dead;
+  std::uint64_t key = 0, next = 0;
+  for (const void *at = nullptr; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
+    bool socket_entry = next >> 63;
+    if (!socket_entry && !live.count(next))
+      dead.push_back(next);
+    key = next;
+  }
+  for (std::uint64_t cgroup_id : dead)
+    bpf_map_delete_elem(map_fd, &cgroup_id);
 }
 
 // Deletes every key of an LPM trie whose cgroup is not live.
@@ -519,13 +585,16 @@ namespace {
 // A run's `packet_state` entry: `flags` on every CPU, the rest zero.
 Status write_packet_state(const FilterMaps &maps, std::uint64_t cgroup_id, std::uint32_t flags,
                           std::uint64_t update_flags) {
-  int cpus = libbpf_num_possible_cpus();
-  std::vector<sandbox_packet_state> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
-  for (sandbox_packet_state &state : per_cpu)
+  Result<std::vector<sandbox_packet_state>> per_cpu = per_cpu_states();
+  if (!per_cpu)
+    return per_cpu.error();
+  for (sandbox_packet_state &state : *per_cpu)
     state.flags = flags;
-  int err = bpf_map_update_elem(maps.packet_state.get(), &cgroup_id, per_cpu.data(), update_flags);
+  int err = bpf_map_update_elem(maps.packet_state.get(), &cgroup_id, per_cpu->data(), update_flags);
   if (err < 0 && err != -EEXIST) // EEXIST: BPF_NOEXIST found the run's own entry
-    return Error::from_errno("Failed to write the run's packet state", -err);
+    return Error::from_errno("Failed to write the packet state of cgroup " +
+                                 std::to_string(cgroup_id),
+                             -err);
   return Ok{};
 }
 
@@ -559,22 +628,10 @@ Status ParentFilter::admit(std::uint64_t cgroup_id) const {
 }
 
 Status ParentFilter::sweep(const std::set<std::uint64_t> &live) const {
-  std::vector<std::uint64_t> dead;
-  std::uint64_t key = 0, next = 0;
-  for (const void *at = nullptr; bpf_map_get_next_key(maps_->policies.get(), at, &next) == 0;
-       at = &key) {
-    // Passed-in socket entries outlive runs: their locked filters still look them up.
-    bool socket_entry = next >> 63;
-    if (!socket_entry && !live.count(next))
-      dead.push_back(next);
-    key = next;
-  }
-  for (std::uint64_t cgroup_id : dead) {
-    bpf_map_delete_elem(maps_->policies.get(), &cgroup_id);
-    bpf_map_delete_elem(maps_->packet_state.get(), &cgroup_id);
-  }
-  for (std::uint64_t cgroup_id : dead)
-    bpf_map_delete_elem(maps_->run_refusals.get(), &cgroup_id);
+  // Each map by its own keys: a supervisor killed between writing one run entry and the
+  // next leaves some without the others.
+  for (int map : {maps_->policies.get(), maps_->packet_state.get(), maps_->run_refusals.get()})
+    sweep_run_entries(map, live);
   erase_denials(maps_->denials.get(), [&](std::uint64_t id) { return !live.count(id); });
   sweep_rules<ip4_rule_key>(maps_->allow4.get(), live);
   sweep_rules<ip4_rule_key>(maps_->deny4.get(), live);
@@ -619,6 +676,7 @@ std::vector<Denial> RunFilter::denial_totals() const {
     d.port = key.port;
     std::memcpy(d.addr.data(), key.addr, sizeof key.addr);
     d.count = value.count;
+    d.process = static_cast<pid_t>(key.tgid);
     d.pid = static_cast<pid_t>(key.tgid != 0 ? key.tgid : value.tgid);
     d.comm.assign(reinterpret_cast<const char *>(value.comm),
                   strnlen(reinterpret_cast<const char *>(value.comm), sizeof value.comm));
@@ -636,13 +694,14 @@ RunFilter::Refusals RunFilter::refusals() const {
 }
 
 Result<IpCounters> RunFilter::counters() const {
-  int cpus = libbpf_num_possible_cpus();
-  std::vector<sandbox_packet_state> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
-  if (int err = bpf_map_lookup_elem(maps_->packet_state.get(), &cgroup_id_, per_cpu.data());
+  Result<std::vector<sandbox_packet_state>> per_cpu = per_cpu_states();
+  if (!per_cpu)
+    return per_cpu.error();
+  if (int err = bpf_map_lookup_elem(maps_->packet_state.get(), &cgroup_id_, per_cpu->data());
       err < 0)
     return Error::from_errno("Failed to read the IPAccounting= counters", -err);
   IpCounters total;
-  for (const sandbox_packet_state &state : per_cpu) {
+  for (const sandbox_packet_state &state : *per_cpu) {
     const sandbox_counters &c = state.counters;
     total.dropped_ingress_packets += c.dropped_packets[SANDBOX_INGRESS];
     total.dropped_egress_packets += c.dropped_packets[SANDBOX_EGRESS];

@@ -38,7 +38,12 @@ struct Denial {
   std::uint16_t port = 0;
   std::array<std::uint8_t, 16> addr{};
   std::uint64_t count = 0; // since the run started
-  pid_t pid = 0;           // the process (dropped packets: the last one); 0: not known
+  // The process the table counts these for: socket calls are counted per process (up to
+  // SANDBOX_PROCESS_KEYS per run); 0 when counted per destination (dropped packets).
+  pid_t process = 0;
+  // The process to name: `process`, else the last one the entry saw (for a dropped packet,
+  // the run's task it was sent in); 0 when none.
+  pid_t pid = 0;
   std::string comm;
   std::uint16_t local_port = 0; // dropped packets: the local end of the last one
   std::array<std::uint8_t, 16> local_addr{};

@@ -25,8 +25,6 @@ std::optional<bool> parse_boolean(std::string_view v) {
   return std::nullopt;
 }
 
-std::vector<std::string> simple_words(std::string_view v) { return whitespace_words(v); }
-
 template <typename T> std::optional<T> parse_number(std::string_view s) {
   T value{};
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
@@ -157,7 +155,7 @@ Status supplementary_groups(Fold &f, std::string_view v) {
     f.p.supplementary_groups.clear();
     return Ok{};
   }
-  for (const auto &word : simple_words(v)) {
+  for (const auto &word : whitespace_words(v)) {
     auto name = f.specifiers(word);
     if (!name)
       return name.error();
@@ -256,7 +254,7 @@ Status capability_set(Fold &f, std::string_view v, std::uint64_t &set, bool &tou
   if (invert)
     v.remove_prefix(1);
   std::uint64_t sum = 0;
-  for (const auto &word : simple_words(v)) {
+  for (const auto &word : whitespace_words(v)) {
     auto cap = names::capability_from_name(word);
     if (!cap)
       return bad("unknown capability '" + word + "'");
@@ -294,7 +292,7 @@ Status ip_list(std::string_view v, std::vector<IpPrefix> &list) {
     list.clear();
     return Ok{};
   }
-  for (const auto &word : simple_words(v)) {
+  for (const auto &word : whitespace_words(v)) {
     auto prefixes = parse_ip_prefix_word(word);
     if (!prefixes)
       return prefixes.error();
@@ -382,7 +380,7 @@ Status system_call_filter(Fold &f, std::string_view v) {
     f.p.syscall_filter = std::move(filter);
   }
   SyscallFilter &filter = *f.p.syscall_filter;
-  for (const auto &word : simple_words(v)) {
+  for (const auto &word : whitespace_words(v)) {
     std::string_view name = word;
     int action = kDefaultAction;
     if (auto colon = name.find(':'); colon != std::string_view::npos) {
@@ -420,7 +418,7 @@ Status system_call_architectures(Fold &f, std::string_view v) {
     f.p.syscall_architectures.clear();
     return Ok{};
   }
-  for (const auto &word : simple_words(v)) {
+  for (const auto &word : whitespace_words(v)) {
     if (std::find(std::begin(kArchitectures), std::end(kArchitectures), word) ==
         std::end(kArchitectures))
       return bad("unknown architecture '" + word + "'");
@@ -448,7 +446,7 @@ Status system_call_log(Fold &f, std::string_view v) {
     else
       log.names.erase(std::string(call));
   };
-  for (const auto &word : simple_words(v)) {
+  for (const auto &word : whitespace_words(v)) {
     auto group = group_or_syscall(word);
     if (!group)
       return group.error();
@@ -477,7 +475,7 @@ Status restrict_address_families(Fold &f, std::string_view v) {
   if (!f.p.restrict_address_families)
     f.p.restrict_address_families = AddressFamilies{!invert, {}};
   auto &families = *f.p.restrict_address_families;
-  for (const auto &word : simple_words(v)) {
+  for (const auto &word : whitespace_words(v)) {
     auto af = names::address_family_from_name(word);
     if (!af)
       return bad("unknown address family '" + word + "'");
@@ -508,7 +506,7 @@ Status restrict_namespaces(Fold &f, std::string_view v) {
   if (invert)
     v.remove_prefix(1);
   std::uint64_t flags = 0;
-  for (const auto &word : simple_words(v)) {
+  for (const auto &word : whitespace_words(v)) {
     auto flag = names::namespace_flag_from_name(word);
     if (!flag)
       return bad("unknown namespace type '" + word + "'");

@@ -1,12 +1,13 @@
 #include "unit/loader.hpp"
 
-#include <algorithm>
-#include <cstring>
-#include <cstdlib>
+#include "util/result.hpp"
 #include "util/text.hpp"
 #include "util/unique_fd.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <map>
@@ -26,22 +27,21 @@ bool is_regular_file(const std::string &path) {
   return fs::is_regular_file(path, ec);
 }
 
-// False with errno set when the file cannot be read.
-bool read_text(const std::string &path, std::string &out) {
+Result<std::string> read_text(const std::string &path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd)
-    return false;
-  out.clear();
+    return Error::from_errno("cannot read");
+  std::string text;
   char buffer[16384];
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return false;
+      return Error::from_errno("cannot read");
     if (n == 0)
-      return true;
-    out.append(buffer, static_cast<std::size_t>(n));
+      return text;
+    text.append(buffer, static_cast<std::size_t>(n));
   }
 }
 
@@ -57,12 +57,12 @@ public:
   void append_file(const std::string &path, bool is_policy, LoadedUnit &out) {
     if (auto why = untrusted_reason(path); !why.empty())
       diags_.error({path, 0}, why);
-    std::string text;
-    if (!read_text(path, text)) {
-      diags_.error({path, 0}, std::string("cannot read: ") + std::strerror(errno));
+    Result<std::string> text = read_text(path);
+    if (!text) {
+      diags_.error({path, 0}, text.error().message());
       return;
     }
-    for (auto &a : parse_ini(text, path, diags_))
+    for (auto &a : parse_ini(*text, path, diags_))
       append_assignment(std::move(a), is_policy, out);
   }
 

@@ -35,21 +35,22 @@ netfilter::Denial connect_total(std::uint64_t count) {
   d.port = 443;
   d.addr = v4("127.0.0.2");
   d.count = count;
-  d.pid = 99;
+  d.process = d.pid = 99;
   d.comm = "last";
   return d;
 }
 
 netfilter::Denial connect_total(std::uint64_t count, pid_t pid, const char *comm) {
   netfilter::Denial d = connect_total(count);
-  d.pid = pid;
+  d.process = d.pid = pid;
   d.comm = comm;
   return d;
 }
 
 TEST(RefusalReport, EachProcessIsRecordedForItsOwnAttempts) {
   RefusalReport report;
-  auto records = report.records(kRun, kNow, {connect_total(2, 42, "curl"), connect_total(1)}, 0, {});
+  auto records =
+      report.records(kRun, kNow, {connect_total(2, 42, "curl"), connect_total(1)}, 0, {});
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(json_field(records[0], "event"), "connect-denied");
   EXPECT_EQ(json_field(records[0], "pid"), "42");
@@ -69,6 +70,25 @@ TEST(RefusalReport, OnlyTheGrowthSinceTheLastRecordsIsRecorded) {
   auto records = report.records(kRun, kNow, {connect_total(5)}, 0, {});
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(json_field(records[0], "count"), "2");
+}
+
+// Drops are counted per destination (process 0); the task named is only the last one the
+// entry saw, and a change of it must not start the count again.
+TEST(RefusalReport, ADropEntryIsOneCountWhoeverItNames) {
+  netfilter::Denial d;
+  d.kind = SANDBOX_EVENT_EGRESS_DROP;
+  d.family = AF_INET;
+  d.protocol = IPPROTO_ICMP;
+  d.addr = v4("127.0.0.2");
+  RefusalReport report;
+  std::uint64_t recorded = 0;
+  for (auto [count, pid] : {std::pair{3u, 10}, {6u, 11}, {9u, 12}, {9u, 13}}) {
+    d.count = count;
+    d.pid = pid;
+    for (const std::string &record : report.records(kRun, kNow, {d}, 0, {}))
+      recorded += std::stoull(json_field(record, "count").value_or("0"));
+  }
+  EXPECT_EQ(recorded, 9u);
 }
 
 TEST(RefusalReport, DroppedPacketHasBothEnds) {

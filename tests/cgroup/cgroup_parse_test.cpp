@@ -88,7 +88,8 @@ TEST(ControlMounts, ATmpfsHoldingAnythingElseIsNotTaken) {
       {"/sys/fs/bpf", "bpf"},           {"/run", "tmpfs"},
   };
   EXPECT_EQ(control_mounts(mounts),
-            (std::vector<std::string>{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/unified", "/sys/fs/bpf"}));
+            (std::vector<std::string>{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/unified",
+                                      "/sys/fs/bpf"}));
 }
 
 TEST(ControlMounts, APathPrefixIsNotAParent) {

@@ -57,8 +57,9 @@ static_assert(offsetof(sandbox_denial, local_port) == 12);
 static_assert(offsetof(sandbox_denial, comm) == 16);
 static_assert(offsetof(sandbox_denial, local_addr) == 32);
 
-static_assert(sizeof(sandbox_run_refusals) == 16);
+static_assert(sizeof(sandbox_run_refusals) == 24);
 static_assert(offsetof(sandbox_run_refusals, unattributed) == 8);
+static_assert(offsetof(sandbox_run_refusals, process_keys) == 16);
 static_assert(sizeof(sandbox_syscall_key) == 16);
 static_assert(offsetof(sandbox_syscall_key, nr) == 8);
 static_assert(sizeof(sandbox_syscall_rule) == 40);
@@ -67,19 +68,15 @@ static_assert(offsetof(sandbox_syscall_rule, count) == 8);
 static_assert(offsetof(sandbox_syscall_rule, tgid) == 16);
 static_assert(offsetof(sandbox_syscall_rule, comm) == 24);
 
-static_assert(sizeof(sandbox_trace_event) == 48);
+static_assert(sizeof(sandbox_trace_event) == 32);
 static_assert(offsetof(sandbox_trace_event, type) == 0);
-static_assert(offsetof(sandbox_trace_event, family) == 1);
-static_assert(offsetof(sandbox_trace_event, port) == 2);
 static_assert(offsetof(sandbox_trace_event, tgid) == 4);
-static_assert(offsetof(sandbox_trace_event, result) == 8);
-static_assert(offsetof(sandbox_trace_event, nr) == 12);
-static_assert(offsetof(sandbox_trace_event, addr) == 16);
-static_assert(offsetof(sandbox_trace_event, comm) == 32);
+static_assert(offsetof(sandbox_trace_event, nr) == 8);
+static_assert(offsetof(sandbox_trace_event, comm) == 16);
 
 TEST(SandboxAbi, AddressFieldsHoldIpv6AndCommHoldsTaskName) {
   sandbox_trace_event event{};
-  EXPECT_EQ(sizeof event.addr, 16u);
+  EXPECT_EQ(sizeof(sandbox_denial_key{}.addr), 16u);
   EXPECT_EQ(sizeof event.comm, 16u);
   EXPECT_EQ(sizeof(ip6_rule_key{}.addr), 16u);
   EXPECT_EQ(sizeof(ip4_rule_key{}.addr), 4u);

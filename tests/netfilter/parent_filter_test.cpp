@@ -174,7 +174,8 @@ TEST(ParentFilter, FindTrustsTheAdvertOnlyForAnAttachedSetOfThisBuild) {
   RF_REQUIRE_ROOT();
   IpTestParent parent;
   UniqueFd fd = parent.open();
-  Result<ParentFilter> attached = ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
+  Result<ParentFilter> attached =
+      ParentFilter::attach(fd.get(), parent_id(parent), run_level_below(parent), false);
   ASSERT_TRUE(attached) << attached.error().message();
   const char *xattr = "trusted.ringfence.ip_filter";
   char advert[512] = {};
@@ -188,18 +189,34 @@ TEST(ParentFilter, FindTrustsTheAdvertOnlyForAnAttachedSetOfThisBuild) {
   };
   std::uint32_t policies = map_id(attached->maps().policies.get());
   EXPECT_EQ(found_policies(), policies);
-  // The advert is what find() reads when its programs are attached: one that names another
-  // map as `policies` (only root can write trusted.* xattrs) is taken at its word.
-  std::string swapped(advert);
-  std::string ours = "policies=" + std::to_string(policies);
-  std::size_t at = swapped.find(ours);
-  ASSERT_NE(at, std::string::npos) << advert;
-  std::uint32_t denials = map_id(attached->maps().denials.get());
-  swapped.replace(at, ours.size(), "policies=" + std::to_string(denials));
-  ASSERT_EQ(::fsetxattr(fd.get(), xattr, swapped.data(), swapped.size(), 0), 0);
-  EXPECT_EQ(found_policies(), denials);
-  ASSERT_EQ(::fsetxattr(fd.get(), xattr, advert, std::strlen(advert), 0), 0);
-  EXPECT_EQ(found_policies(), policies);
+  // An advert that names other maps than the set uses under those names is not believed:
+  // rules written to a swapped allow4 and deny4 would let everything pass.
+  auto swap_ids = [&](const char *a, const char *b) {
+    std::string text(advert);
+    auto id_of = [&](const std::string &name) {
+      std::size_t at = text.find(" " + name + "=");
+      return text.substr(at + name.size() + 2, text.find(' ', at + 1) - at - name.size() - 2);
+    };
+    std::string id_a = id_of(a), id_b = id_of(b);
+    text.replace(text.find(std::string(" ") + a + "="), std::strlen(a) + 2 + id_a.size(),
+                 std::string(" ") + a + "=" + id_b);
+    text.replace(text.find(std::string(" ") + b + "="), std::strlen(b) + 2 + id_b.size(),
+                 std::string(" ") + b + "=" + id_a);
+    return text;
+  };
+  for (auto [a, b] : {std::pair{"allow4", "deny4"}, {"policies", "denials"}}) {
+    std::string swapped = swap_ids(a, b);
+    ASSERT_NE(swapped, std::string(advert));
+    ASSERT_EQ(::fsetxattr(fd.get(), xattr, swapped.data(), swapped.size(), 0), 0);
+    Result<std::optional<ParentFilter>> found = ParentFilter::find(fd.get());
+    ASSERT_TRUE(found && *found);
+    EXPECT_EQ(map_id((*found)->maps().policies.get()), policies) << a << " and " << b;
+    EXPECT_EQ(map_id((*found)->maps().deny4.get()), map_id(attached->maps().deny4.get()));
+    EXPECT_EQ(map_id((*found)->maps().allow4.get()), map_id(attached->maps().allow4.get()));
+    char rewritten[512] = {};
+    ASSERT_GT(::fgetxattr(fd.get(), xattr, rewritten, sizeof rewritten - 1), 0);
+    EXPECT_STREQ(rewritten, advert) << "the advert is written again from the kernel's ids";
+  }
 
   ASSERT_EQ(::fremovexattr(fd.get(), xattr), 0);
   EXPECT_EQ(found_policies(), policies);
