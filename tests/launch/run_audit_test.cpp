@@ -107,6 +107,30 @@ TEST(RunAudit, DeniedDatagramsAndDroppedIcmpAreRecorded) {
   EXPECT_EQ(json_field(drops[0], "count"), "3");
 }
 
+// Drops are counted per destination, whichever process sends: three processes one after
+// another, three packets each, are nine in the records as in the exit record's totals.
+TEST(RunAudit, DropsOfSeveralProcessesAddUpToTheExitTotals) {
+  RF_REQUIRE_ROOT();
+  LaunchEnv env;
+  CommandResult result = env.run(
+      {"-p", "IPAddressDeny=127.0.0.2", "-p", "IPAccounting=yes", "--", "sh", "-c",
+       "for i in 1 2 3; do python3 -c \"\n"
+       "import socket\n"
+       "r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)\n"
+       "for i in range(3):\n"
+       "  try: r.sendto(b'\\x08\\x00\\xf7\\xff\\x00\\x00\\x00\\x00', ('127.0.0.2', 0))\n"
+       "  except PermissionError: pass\n"
+       "\"; done"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  std::uint64_t recorded = 0;
+  for (const std::string &r : audit_records(env.audit_log, "packet-dropped"))
+    recorded += std::stoull(json_field(r, "count").value_or("0"));
+  EXPECT_EQ(recorded, 9u) << read_file(env.audit_log);
+  auto exits = audit_records(env.audit_log, "exit");
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_NE(exits[0].find("\"ip_dropped_egress_packets\":9"), std::string::npos) << exits[0];
+}
+
 TEST(RunAudit, ConcurrentRunsGetTheirOwnRecords) {
   RF_REQUIRE_ROOT();
   LaunchEnv env;
