@@ -1,5 +1,7 @@
 #include "cgroup/cgroup.hpp"
 
+#include "util/files.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -19,25 +21,6 @@
 
 namespace rf::cgroup {
 namespace {
-
-// /proc and cgroupfs files report size 0, so read until EOF instead of trusting stat.
-Result<std::string> read_file_at(int dir_fd, const char *path) {
-  UniqueFd fd(::openat(dir_fd, path, O_RDONLY | O_CLOEXEC));
-  if (!fd)
-    return Error::from_errno(std::string("Failed to open ") + path);
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return Error::from_errno(std::string("Failed to read ") + path);
-    if (n == 0)
-      return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-}
 
 Result<std::string> read_proc_file(const char *path) { return read_file_at(AT_FDCWD, path); }
 

@@ -1,8 +1,7 @@
 #include "unit/loader.hpp"
 
-#include "util/result.hpp"
+#include "util/files.hpp"
 #include "util/text.hpp"
-#include "util/unique_fd.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -27,22 +26,12 @@ bool is_regular_file(const std::string &path) {
   return fs::is_regular_file(path, ec);
 }
 
+// "cannot read: why", as the unit's diagnostics say it.
 Result<std::string> read_text(const std::string &path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd)
-    return Error::from_errno("cannot read");
-  std::string text;
-  char buffer[16384];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return Error::from_errno("cannot read");
-    if (n == 0)
-      return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
+  Result<std::string> text = read_file_at(AT_FDCWD, path.c_str());
+  if (!text)
+    return Error::from_errno("cannot read", text.error().err);
+  return text;
 }
 
 class Loader {
