@@ -93,7 +93,9 @@ int find_executable_build_id(dl_phdr_info *info, std::size_t, void *found) {
 void add_executable_identity(std::string &key) {
   std::span<const unsigned char> build_id;
   ::dl_iterate_phdr(find_executable_build_id, &build_id);
-  if (!build_id.empty()) {
+  // A hash of the output (sha1, md5, uuid: 16 bytes or more), not a fixed --build-id=0x...
+  constexpr std::size_t kHashBytes = 16;
+  if (build_id.size() >= kHashBytes) {
     key += "build-id ";
     for (unsigned char byte : build_id) {
       key += kHex[byte >> 4];
@@ -134,7 +136,8 @@ UniqueFd open_directory(const std::string &directory) {
 }
 
 // "<16 hex digits>.bpf": a hash of the key. The name only spreads keys over files; the key
-// stored in the entry decides. std::hash reads 8 bytes a step (FNV-1a, one): the key is 5 KB.
+// stored in the entry decides. std::hash (libstdc++'s _Hash_bytes, a Murmur2 variant) reads
+// 8 bytes a step, where FNV-1a reads one: the key is 5 KB.
 using EntryName = std::array<char, 21>;
 EntryName entry_name(std::string_view key) {
   EntryName name{};

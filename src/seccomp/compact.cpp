@@ -699,9 +699,11 @@ struct Probe {
 
 // Both programs give the same action at the start of every range of syscall numbers, for
 // every ABI, with the arguments all clear and all set, and where the program tests arguments,
-// with arguments drawn from the constants it compares with. This catches a mistake of the
-// layout; that each rewritten path is the original's, less the tests whose outcome the path
-// has decided already, is by construction.
+// with arguments drawn from the constants it compares with. A sample, not a proof: it catches
+// a mistake of the layout. That each rewritten path is the original's, less the tests whose
+// outcome the path has decided already, is by construction; the tests compare the two
+// programs over every number and ABI with arguments from every constant, on policies and on
+// fuzzed programs.
 bool same_actions(const std::vector<sock_filter> &a, const std::vector<sock_filter> &b,
                   const std::vector<Probe> &probes, const std::set<std::uint32_t> &constants) {
   std::vector<std::uint32_t> values{0, kAll};

@@ -16,6 +16,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <optional>
+#include <random>
 #include <seccomp.h>
 #include <set>
 #include <string>
@@ -246,6 +247,64 @@ TEST(SeccompCompact, FarTargetsAreReachedThroughJa) {
 }
 
 // --- what it leaves alone ------------------------------------------------------------------
+
+// Random programs of the instructions compact() takes (loads of the number, the ABI and
+// argument words, AND, JA, JEQ/JGT/JGE/JSET, returns), with small constants dense in bits so
+// that masks, bit tests and chained comparisons of one word meet: where compact() rewrites
+// one, both give the same action for every input tried. Seeded: the same programs each run.
+TEST(SeccompCompact, RandomProgramsKeepTheirActions) {
+  std::mt19937_64 rng(20261129);
+  auto below = [&](std::uint64_t n) { return static_cast<std::uint32_t>(rng() % n); };
+  auto constant = [&] {
+    constexpr std::uint32_t kHigh[] = {0, 0x80000000u, 0xfffffff0u, 0x10};
+    return below(16) | (below(4) == 0 ? kHigh[below(4)] : 0);
+  };
+  constexpr std::uint32_t kWords[] = {0, 4, 16, 20, 24, 28}; // nr, arch, args[0..1] lo/hi
+  constexpr std::uint32_t kValues[] = {
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 0x1f, 0x10, 0x7fffffff, 0x80000000u,
+      0x8000000fu, 0xfffffff0u, 0xfffffff5u, kAll};
+  int compacted = 0;
+  for (int program = 0; program < 3000; ++program) {
+    int size = 8 + static_cast<int>(below(40));
+    int returns = 2 + static_cast<int>(below(3));
+    std::vector<sock_filter> prog(static_cast<std::size_t>(size));
+    for (int i = 0; i < size; ++i) {
+      auto target = [&] { return static_cast<std::uint8_t>(below(std::min(255, size - i - 1))); };
+      std::uint32_t choice = below(10);
+      sock_filter &in = prog[static_cast<std::size_t>(i)];
+      if (i >= size - returns || (choice == 3 && below(3) == 0))
+        in = stmt(BPF_RET | BPF_K, 0x7fff0000u + below(4));
+      else if (choice < 2)
+        in = stmt(BPF_LD | BPF_W | BPF_ABS, kWords[below(std::size(kWords))]);
+      else if (choice == 2)
+        in = stmt(BPF_ALU | BPF_AND | BPF_K, constant() | (below(2) ? 0xfffffff0u : 0));
+      else if (choice == 3)
+        in = stmt(BPF_JMP | BPF_JA, target());
+      else {
+        constexpr int kOps[] = {BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET};
+        in = jmp(BPF_JMP | kOps[below(4)] | BPF_K, constant(), target(), target());
+      }
+    }
+    std::optional<std::vector<sock_filter>> out = seccomp::compact(prog);
+    if (!out)
+      continue;
+    ++compacted;
+    for (int input = 0; input < 2000; ++input) {
+      seccomp_data data{};
+      data.nr = static_cast<int>(kValues[below(std::size(kValues))]);
+      data.arch = kValues[below(std::size(kValues))];
+      data.args[0] = std::uint64_t{kValues[below(std::size(kValues))]} << 32 |
+                     kValues[below(std::size(kValues))];
+      data.args[1] = std::uint64_t{kValues[below(std::size(kValues))]} << 32 |
+                     kValues[below(std::size(kValues))];
+      std::optional<Verdict> before = run(prog, data), after = run(*out, data);
+      ASSERT_TRUE(before && after);
+      ASSERT_EQ(before->action, after->action)
+          << "program " << program << ", nr " << data.nr << " arch " << data.arch;
+    }
+  }
+  EXPECT_GT(compacted, 100) << "too few programs rewritten to test anything";
+}
 
 TEST(SeccompCompact, LeavesAProgramWithAnInstructionItDoesNotKnow) {
   // The X register, arithmetic: not what libseccomp emits.
