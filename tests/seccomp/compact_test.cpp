@@ -3,6 +3,7 @@
 // over every syscall number of each ABI (and the numbers around them), with arguments drawn
 // from the constants the programs compare with; and compact() must leave alone what it does
 // not know.
+#include "cbpf.hpp"
 #include "policy_of.hpp"
 #include "seccomp/compact.hpp"
 #include "seccomp/filter.hpp"
@@ -36,43 +37,10 @@ sock_filter jmp(int code, std::uint32_t k, std::uint8_t jt, std::uint8_t jf) {
   return {static_cast<std::uint16_t>(code), jt, jf, k};
 }
 
-// The action of a program for one call, and whether it read an argument (or the instruction
-// pointer) on the way; nullopt, and a test failure, on an instruction it does not know.
-struct Verdict {
-  std::uint32_t action = 0;
-  bool read_arguments = false;
-};
+using test::Verdict;
 
 std::optional<Verdict> run(const std::vector<sock_filter> &prog, const seccomp_data &data) {
-  Verdict v;
-  std::uint32_t a = 0;
-  for (std::size_t pc = 0; pc < prog.size(); ++pc) {
-    const sock_filter &in = prog[pc];
-    auto jump = [&](bool taken) { pc += taken ? in.jt : in.jf; };
-    switch (in.code) {
-    case BPF_LD | BPF_W | BPF_ABS:
-      if (in.k % 4 != 0 || in.k + 4 > sizeof(data)) {
-        ADD_FAILURE() << "instruction " << pc << " loads outside seccomp_data: " << in.k;
-        return std::nullopt;
-      }
-      std::memcpy(&a, reinterpret_cast<const char *>(&data) + in.k, 4);
-      v.read_arguments |= in.k >= offsetof(seccomp_data, instruction_pointer);
-      break;
-    case BPF_ALU | BPF_AND | BPF_K: a &= in.k; break;
-    case BPF_JMP | BPF_JA: pc += in.k; break;
-    case BPF_JMP | BPF_JEQ | BPF_K: jump(a == in.k); break;
-    case BPF_JMP | BPF_JGT | BPF_K: jump(a > in.k); break;
-    case BPF_JMP | BPF_JGE | BPF_K: jump(a >= in.k); break;
-    case BPF_JMP | BPF_JSET | BPF_K: jump((a & in.k) != 0); break;
-    case BPF_RET | BPF_K: v.action = in.k; return v;
-    default:
-      ADD_FAILURE() << "instruction " << pc << " has an opcode the interpreter does not know: 0x"
-                    << std::hex << in.code;
-      return std::nullopt;
-    }
-  }
-  ADD_FAILURE() << "the program ran off its end";
-  return std::nullopt;
+  return test::run_cbpf(prog, data);
 }
 
 // Values an argument word is tried with: every constant either program compares with or

@@ -3,6 +3,7 @@
 // a small interpreter over struct seccomp_data, so what is checked is the program the
 // kernel would run, not libseccomp's description of it. The pseudo code is checked where
 // its text is the contract (`inspect --seccomp`).
+#include "cbpf.hpp"
 #include "policy_of.hpp"
 #include "seccomp/filter.hpp"
 
@@ -57,39 +58,10 @@ std::vector<sock_filter> program_of(const Policy &policy) {
   return filter ? filter->program : std::vector<sock_filter>{};
 }
 
-// Classic BPF as the kernel's seccomp runs it, for exactly the instructions of these filters
-// (libseccomp 2.5.4's: loads of seccomp_data words, AND with a constant, constant comparisons,
-// jumps, returns; and the bit test JSET, which seccomp::compact() adds). Anything else fails
-// the test rather than being guessed at. Words are little-endian: an argument's low half
-// comes first.
+// The action, or 0xdeadbeef (and a test failure) where the interpreter cannot run it.
 std::uint32_t run_bpf(const std::vector<sock_filter> &prog, const seccomp_data &data) {
-  std::uint32_t a = 0;
-  for (std::size_t pc = 0; pc < prog.size(); ++pc) {
-    const sock_filter &in = prog[pc];
-    auto jump = [&](bool taken) { pc += taken ? in.jt : in.jf; };
-    switch (in.code) {
-    case BPF_LD | BPF_W | BPF_ABS:
-      if (in.k % 4 != 0 || in.k + 4 > sizeof(data)) {
-        ADD_FAILURE() << "instruction " << pc << " loads outside seccomp_data: " << in.k;
-        return 0xdeadbeef;
-      }
-      std::memcpy(&a, reinterpret_cast<const char *>(&data) + in.k, 4);
-      break;
-    case BPF_ALU | BPF_AND | BPF_K: a &= in.k; break;
-    case BPF_JMP | BPF_JA: pc += in.k; break;
-    case BPF_JMP | BPF_JEQ | BPF_K: jump(a == in.k); break;
-    case BPF_JMP | BPF_JGT | BPF_K: jump(a > in.k); break;
-    case BPF_JMP | BPF_JGE | BPF_K: jump(a >= in.k); break;
-    case BPF_JMP | BPF_JSET | BPF_K: jump((a & in.k) != 0); break;
-    case BPF_RET | BPF_K: return in.k;
-    default:
-      ADD_FAILURE() << "instruction " << pc << " has an opcode the interpreter does not know: 0x"
-                    << std::hex << in.code;
-      return 0xdeadbeef;
-    }
-  }
-  ADD_FAILURE() << "the program ran off its end";
-  return 0xdeadbeef;
+  std::optional<test::Verdict> verdict = test::run_cbpf(prog, data);
+  return verdict ? verdict->action : 0xdeadbeef;
 }
 
 seccomp_data call(std::uint32_t arch, int nr, std::array<std::uint64_t, 6> args = {}) {
