@@ -9,6 +9,7 @@
 // noise on the machine hits all alike; median, p10 and p90 of each.
 //
 // Usage: bench-seccomp-load [--quick]   (--quick: 31 loads of each instead of 301)
+#include "full_policy.hpp"
 #include "seccomp/filter.hpp"
 #include "unit/directives.hpp"
 #include "unit/ini_reader.hpp"
@@ -30,38 +31,13 @@
 
 namespace {
 
-// bench-syscall's full policy.
-const std::vector<std::string> kPolicy = {
-    "SystemCallFilter=@system-service",
-    "SystemCallFilter=~@privileged @resources",
-    "SystemCallErrorNumber=EPERM",
-    "SystemCallArchitectures=native",
-    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-    "RestrictNamespaces=yes",
-    "LockPersonality=yes",
-    "MemoryDenyWriteExecute=yes",
-    "RestrictRealtime=yes",
-    "RestrictSUIDSGID=yes",
-};
 
 [[noreturn]] void die(const std::string &what) {
   std::fprintf(stderr, "bench-seccomp-load: %s\n", what.c_str());
   std::exit(1);
 }
 
-rf::Policy bench_policy() {
-  std::string text = "[Service]\nExecStart=/bin/true\n";
-  for (const auto &p : kPolicy)
-    text += p + "\n";
-  rf::Diagnostics diags;
-  rf::unit::LoadedUnit unit;
-  unit.name = *rf::unit::parse_unit_name("bench.service");
-  unit.assignments = rf::unit::parse_ini(text, "bench.service", diags);
-  rf::Policy policy = rf::unit::build_policy(unit, {}, diags).policy;
-  if (diags.has_errors())
-    die("the benchmark policy does not parse");
-  return policy;
-}
+rf::Policy bench_policy() { return bench::bench_policy("bench-seccomp-load"); }
 
 struct Setting {
   std::string label;

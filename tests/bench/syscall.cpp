@@ -16,6 +16,7 @@
 //                      --libseccomp-filter)
 #include "policy/syscall_groups.hpp"
 #include "seccomp/cache.hpp"
+#include "full_policy.hpp"
 #include "seccomp/filter.hpp"
 #include "unit/directives.hpp"
 #include "unit/ini_reader.hpp"
@@ -60,19 +61,7 @@ void take_quick(std::vector<std::string> &args) {
   kRounds = 2;
 }
 
-// The policy of setting (b), as -p assignments and as unit text for compile().
-const std::vector<std::string> kPolicy = {
-    "SystemCallFilter=@system-service",
-    "SystemCallFilter=~@privileged @resources",
-    "SystemCallErrorNumber=EPERM",
-    "SystemCallArchitectures=native",
-    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-    "RestrictNamespaces=yes",
-    "LockPersonality=yes",
-    "MemoryDenyWriteExecute=yes",
-    "RestrictRealtime=yes",
-    "RestrictSUIDSGID=yes",
-};
+using bench::kPolicy;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -261,22 +250,7 @@ void load_uncached() {
   seccomp_release(ctx);
 }
 
-// kPolicy as `run` folds it.
-rf::Policy bench_policy() {
-  std::string text = "[Service]\nExecStart=/bin/true\n";
-  for (const auto &p : kPolicy)
-    text += p + "\n";
-  rf::Diagnostics diags;
-  rf::unit::LoadedUnit unit;
-  unit.name = *rf::unit::parse_unit_name("bench.service");
-  unit.assignments = rf::unit::parse_ini(text, "bench.service", diags);
-  rf::Policy policy = rf::unit::build_policy(unit, {}, diags).policy;
-  if (diags.has_errors()) {
-    std::fprintf(stderr, "bench-syscall: the benchmark policy does not parse\n");
-    std::exit(1);
-  }
-  return policy;
-}
+rf::Policy bench_policy() { return bench::bench_policy("bench-syscall"); }
 
 // ringfence's filter for kPolicy, loaded as the service's child loads it (src/launch/child.cpp);
 // `libseccomp`: the program as libseccomp exports it, before seccomp::compact().

@@ -118,21 +118,13 @@ void expect_same_actions(const std::string &unit) {
   }
 }
 
-constexpr const char *kFullPolicy = "SystemCallFilter=@system-service\n"
-                                    "SystemCallFilter=~@privileged @resources\n"
-                                    "SystemCallErrorNumber=EPERM\n"
-                                    "SystemCallArchitectures=native\n"
-                                    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
-                                    "RestrictNamespaces=yes\nLockPersonality=yes\n"
-                                    "MemoryDenyWriteExecute=yes\nRestrictRealtime=yes\n"
-                                    "RestrictSUIDSGID=yes\n";
 
 // --- the same actions as libseccomp's program -----------------------------------------------
 
-TEST(SeccompCompact, FullPolicy) { expect_same_actions(kFullPolicy); }
+TEST(SeccompCompact, FullPolicy) { expect_same_actions(test::kFullPolicy); }
 
 TEST(SeccompCompact, FullPolicyWithX32) {
-  expect_same_actions(std::string(kFullPolicy) + "SystemCallArchitectures=x32\n");
+  expect_same_actions(std::string(test::kFullPolicy) + "SystemCallArchitectures=x32\n");
 }
 
 TEST(SeccompCompact, EveryAbi) {
@@ -170,7 +162,7 @@ TEST(SeccompCompact, ArgumentRulesAlone) {
 
 // The load cost follows the length: docs/benchmarks.md has the times.
 TEST(SeccompCompact, FullPolicyIsAFifthOfLibseccompsProgram) {
-  Policy policy = test::policy_of(kFullPolicy);
+  Policy policy = test::policy_of(test::kFullPolicy);
   for (bool notify : {false, true}) {
     Result<std::vector<sock_filter>> original =
         seccomp::libseccomp_program(policy, seccomp::FilterOptions{notify});

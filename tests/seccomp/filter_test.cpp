@@ -310,14 +310,6 @@ bool kernel_caches_allow(const std::vector<sock_filter> &prog, std::uint32_t arc
   return false;
 }
 
-constexpr const char *kIssuePolicy = "SystemCallFilter=@system-service\n"
-                                     "SystemCallFilter=~@privileged @resources\n"
-                                     "SystemCallErrorNumber=EPERM\n"
-                                     "SystemCallArchitectures=native\n"
-                                     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
-                                     "RestrictNamespaces=yes\nLockPersonality=yes\n"
-                                     "MemoryDenyWriteExecute=yes\nRestrictRealtime=yes\n"
-                                     "RestrictSUIDSGID=yes\n";
 
 // Every call allowed without argument checks is in the cache; a cached call is allowed.
 void expect_cache_shape(const std::vector<sock_filter> &prog) {
@@ -339,11 +331,11 @@ void expect_cache_shape(const std::vector<sock_filter> &prog) {
 }
 
 TEST(SeccompActionCache, AllowedCallsWithoutArgumentRulesAreCached) {
-  expect_cache_shape(program_of(policy_of(kIssuePolicy)));
+  expect_cache_shape(program_of(policy_of(test::kFullPolicy)));
 }
 
 TEST(SeccompActionCache, OptedInAbisLeaveTheNativeCacheAsItIs) {
-  expect_cache_shape(program_of(policy_of(std::string(kIssuePolicy) + "SystemCallArchitectures=x32\n")));
+  expect_cache_shape(program_of(policy_of(std::string(test::kFullPolicy) + "SystemCallArchitectures=x32\n")));
 }
 
 TEST(SeccompFilter, NativeAndX8664AreTheSameAbi) {

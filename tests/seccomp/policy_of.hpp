@@ -10,6 +10,17 @@
 
 namespace rf::test {
 
+// The benchmarks' full policy (bench-syscall, bench-seccomp-load): @system-service with the
+// usual hardening directives.
+inline constexpr const char *kFullPolicy = "SystemCallFilter=@system-service\n"
+                                           "SystemCallFilter=~@privileged @resources\n"
+                                           "SystemCallErrorNumber=EPERM\n"
+                                           "SystemCallArchitectures=native\n"
+                                           "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
+                                           "RestrictNamespaces=yes\nLockPersonality=yes\n"
+                                           "MemoryDenyWriteExecute=yes\nRestrictRealtime=yes\n"
+                                           "RestrictSUIDSGID=yes\n";
+
 // A unit whose [Service] section is `body`, folded into a policy; the test fails on errors.
 inline Policy policy_of(const std::string &body) {
   Diagnostics diags;
